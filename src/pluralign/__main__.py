@@ -1,0 +1,5 @@
+"""``python -m pluralign`` runs the command line."""
+
+from pluralign.workflows.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analyses on markets: benchmarks, persuasion, alignment, best responses, equilibria, guarantees."""

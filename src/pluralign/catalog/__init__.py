@@ -1,0 +1,13 @@
+"""Reference markets (MODEL.md §12) and seeded generators of random markets.
+
+>>> from pluralign import catalog
+>>> catalog.names()
+['biased_pair', 'forecast', 'match_mismatch', 'prosecutor']
+>>> catalog.load("prosecutor")
+Market('prosecutor': 2 states, 2 observations, 2 actions, 1 users, 2 providers)
+"""
+
+from pluralign.catalog.bundled import load, names, path
+from pluralign.catalog.generators import AlignedConstruction, aligned_market, random_market
+
+__all__ = ["names", "load", "path", "random_market", "aligned_market", "AlignedConstruction"]

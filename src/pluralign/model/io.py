@@ -1,0 +1,397 @@
+"""Reading and writing market files (MODEL.md §13), YAML or JSON.
+
+``load_market(path)`` validates every rule of §13 and raises
+:class:`~pluralign.model.validation.MarketFileError` listing each problem with its
+field path and line, e.g. ``prosecutor.yaml:12: users[0].utility.convict:
+expected 2 values (one per state), got 3``. ``save_market`` / ``dump_market`` write
+a market back; reading what was written gives an identical market.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from pluralign.model.market import Market
+from pluralign.model.validation import (
+    PROB_TOL,
+    Collector,
+    MarketFileError,
+    Problem,
+    check_distribution,
+    check_names,
+    check_unit_number,
+    is_number,
+)
+
+__all__ = [
+    "load_market",
+    "parse_market",
+    "validate_market_file",
+    "market_to_dict",
+    "dump_market",
+    "save_market",
+]
+
+TOP_FIELDS = ("name", "description", "states", "prior", "signals", "observation", "actions", "normalize", "users", "providers")
+USER_FIELDS = ("name", "mass", "utility")
+PROVIDER_FIELDS = ("name", "utility")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """Map each field path to its 1-based line, from the YAML node tree (JSON parses as YAML too)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple, int] = {}
+
+    def walk(node, path: tuple) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                k = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+                lines[path + (k,)] = key.start_mark.line + 1
+                walk(value, path + (k,))
+        elif isinstance(node, yaml.SequenceNode):
+            for idx, item in enumerate(node.value):
+                walk(item, path + (idx,))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _parse_text(text: str, source: str, fmt: str) -> Any:
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise MarketFileError([Problem("", f"not valid JSON: {exc.msg}", source, exc.lineno)]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MarketFileError([Problem("", f"not valid YAML: {reason}", source, line)]) from None
+
+
+def _format_of(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "yaml"
+
+
+def load_market(path: str | Path) -> Market:
+    """Read and validate a market file; raise :class:`MarketFileError` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MarketFileError([Problem("", "no such file", str(path))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MarketFileError([Problem("", f"cannot read file: {exc}", str(path))]) from None
+    return parse_market(text, source=str(path), fmt=_format_of(path), default_name=path.stem)
+
+
+def validate_market_file(path: str | Path) -> list[Problem]:
+    """Every problem in a market file (an empty list when it is valid)."""
+    try:
+        load_market(path)
+    except MarketFileError as exc:
+        return exc.problems
+    return []
+
+
+def parse_market(text: str, source: str = "<market>", fmt: str = "yaml", default_name: str = "market") -> Market:
+    """Parse market text (``fmt`` is ``"yaml"`` or ``"json"``) into a validated :class:`Market`."""
+    data = _parse_text(text, source, fmt)
+    out = Collector(source, _line_map(text))
+    fields = _read_document(data, out, default_name)
+    if out:
+        raise MarketFileError(out.problems)
+    return Market.from_arrays(**fields)
+
+
+def _read_document(data: Any, out: Collector, default_name: str) -> dict:
+    if not isinstance(data, dict):
+        out.add((), "a market file must be a mapping with fields " + ", ".join(TOP_FIELDS))
+        return {}
+    for key in data:
+        if key not in TOP_FIELDS:
+            out.add((key,), f"unknown field; expected one of {', '.join(TOP_FIELDS)}")
+    for key in ("states", "prior", "actions", "users", "providers"):
+        if key not in data:
+            out.add((), f"missing required field {key!r}")
+
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        out.add(("name",), f"expected a non-empty text, got {name!r}")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        out.add(("description",), "expected a text")
+    normalize = data.get("normalize", False)
+    if not isinstance(normalize, bool):
+        out.add(("normalize",), f"expected true or false, got {normalize!r}")
+        normalize = False
+
+    states = check_names(data["states"], ("states",), out, "state") if "states" in data else None
+    actions = check_names(data["actions"], ("actions",), out, "action") if "actions" in data else None
+    n_y = len(states) if states else None
+
+    prior = None
+    if "prior" in data:
+        prior = _read_vector(data["prior"], ("prior",), out, n_y, "one per state", "prior probability")
+        if prior is not None:
+            check_distribution(prior, ("prior",), out, "prior probabilities")
+
+    signals, observation = _read_observation(data, out, states)
+    users, masses, u = _read_users(data.get("users"), out, actions, n_y, normalize)
+    providers, U, user_specific = _read_providers(data.get("providers"), out, actions, n_y, users)
+    if out:
+        return {}
+    return dict(
+        prior=np.array(prior, dtype=float),
+        observation=observation,
+        p=np.array(masses, dtype=float),
+        u=u,
+        U=U,
+        name=name,
+        states=states,
+        signals=signals,
+        actions=actions,
+        users=users,
+        providers=providers,
+        description=description,
+        normalize=normalize,
+        user_specific=user_specific,
+    )
+
+
+def _read_vector(values: Any, path: tuple, out: Collector, n: int | None, per: str, what: str) -> list | None:
+    if not isinstance(values, list):
+        out.add(path, f"expected a list of numbers ({per}), got {_kind(values)}")
+        return None
+    if n is not None and len(values) != n:
+        out.add(path, f"expected {n} values ({per}), got {len(values)}")
+        return None
+    ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])
+    return values if ok else None
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, str):
+        return f"the text {v!r}"
+    return type(v).__name__ if v is not None else "nothing"
+
+
+def _read_observation(data: dict, out: Collector, states: list[str] | None):
+    has_signals, has_obs = "signals" in data, "observation" in data
+    if not has_signals and not has_obs:
+        return None, None
+    if has_signals != has_obs:
+        missing = "observation" if has_signals else "signals"
+        present = "signals" if has_signals else "observation"
+        out.add((present,), f"'{present}' needs '{missing}' as well (or remove both: providers then observe the state)")
+        return None, None
+    signals = check_names(data["signals"], ("signals",), out, "signal")
+    table = data["observation"]
+    if not isinstance(table, dict):
+        out.add(("observation",), f"expected a mapping from each state to P(signal | state), got {_kind(table)}")
+        return None, None
+    if states is None or signals is None:
+        return None, None
+    _check_keys(table, states, ("observation",), out, "state")
+    rows = []
+    for y in states:
+        row = _read_vector(table.get(y), ("observation", y), out, len(signals), "one per signal", "probability") if y in table else None
+        if row is not None:
+            check_distribution(row, ("observation", y), out, "P(signal | state)")
+        rows.append(row)
+    if any(r is None for r in rows):
+        return signals, None
+    return signals, np.array(rows, dtype=float)
+
+
+def _check_keys(table: dict, expected: list[str], path: tuple, out: Collector, what: str) -> None:
+    for key in table:
+        if key not in expected:
+            out.add(path + (key,), f"unknown {what} {key!r}; expected one of {', '.join(map(str, expected))}")
+    for key in expected:
+        if key not in table:
+            out.add(path, f"missing {what} {key!r}")
+
+
+def _read_table(table: Any, path: tuple, out: Collector, actions: list[str] | None, n_y: int | None) -> np.ndarray | None:
+    """A utility table: one row per action, one value in [0, 1] per state."""
+    if not isinstance(table, dict):
+        out.add(path, f"expected a table (one row per action), got {_kind(table)}")
+        return None
+    if actions is None:
+        return None
+    _check_keys(table, actions, path, out, "action")
+    rows = [
+        _read_vector(table[a], path + (a,), out, n_y, "one per state", "utility") if a in table else None
+        for a in actions
+    ]
+    if any(r is None for r in rows) or n_y is None:
+        return None
+    return np.array(rows, dtype=float)
+
+
+def _read_named_list(items: Any, field: str, out: Collector, allowed: tuple) -> list[tuple[int, dict]]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        out.add((field,), f"expected a list of {field}, got {_kind(items)}")
+        return []
+    if not items:
+        out.add((field,), f"expected at least one entry in {field}, got an empty list")
+        return []
+    good = []
+    names: set[str] = set()
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            out.add((field, k), f"expected a mapping with fields {', '.join(allowed)}, got {_kind(item)}")
+            continue
+        for key in item:
+            if key not in allowed:
+                out.add((field, k, key), f"unknown field; expected one of {', '.join(allowed)}")
+        nm = item.get("name")
+        if not isinstance(nm, str) or not nm.strip():
+            out.add((field, k, "name") if "name" in item else (field, k), f"expected a non-empty name, got {nm!r}" if "name" in item else "missing required field 'name'")
+            continue
+        if nm in names:
+            out.add((field, k, "name"), f"duplicate {field[:-1]} name {nm!r}")
+        names.add(nm)
+        good.append((k, item))
+    return good
+
+
+def _read_users(items: Any, out: Collector, actions, n_y, normalize: bool):
+    entries = _read_named_list(items, "users", out, USER_FIELDS)
+    names, masses, tables = [], [], []
+    for k, item in entries:
+        names.append(item["name"])
+        mass = item.get("mass")
+        if "mass" not in item:
+            out.add(("users", k), "missing required field 'mass'")
+        elif not is_number(mass) or not np.isfinite(float(mass)) or float(mass) <= 0:
+            out.add(("users", k, "mass"), f"mass must be a positive number, got {mass!r}")
+        elif not normalize and float(mass) > 1:
+            out.add(("users", k, "mass"), f"mass must be at most 1 (or set 'normalize: true'), got {mass!r}")
+        masses.append(mass)
+        if "utility" not in item:
+            out.add(("users", k), "missing required field 'utility'")
+            tables.append(None)
+        else:
+            tables.append(_read_table(item["utility"], ("users", k, "utility"), out, actions, n_y))
+    masses_ok = bool(masses) and all(is_number(v) and np.isfinite(float(v)) and float(v) > 0 for v in masses)
+    if masses_ok and not normalize:
+        total = float(sum(float(v) for v in masses))
+        if abs(total - 1.0) > PROB_TOL:
+            out.add(("users",), f"user masses must sum to 1, got {total:.12g} (or set 'normalize: true')")
+    if not entries or any(t is None for t in tables):
+        return names, masses, None
+    return names, masses, np.stack(tables)
+
+
+def _read_providers(items: Any, out: Collector, actions, n_y, users: list[str]):
+    entries = _read_named_list(items, "providers", out, PROVIDER_FIELDS)
+    names, per_provider, flags = [], [], []
+    for k, item in entries:
+        names.append(item["name"])
+        path = ("providers", k, "utility")
+        table = item.get("utility")
+        if "utility" not in item:
+            out.add(("providers", k), "missing required field 'utility'")
+            per_provider.append(None)
+            flags.append(False)
+            continue
+        if _is_per_user(table, actions):
+            flags.append(True)
+            _check_keys(table, users, path, out, "user")
+            stacked = [
+                _read_table(table[name], path + (name,), out, actions, n_y) if name in table else None
+                for name in users
+            ]
+            per_provider.append(None if not stacked or any(s is None for s in stacked) else np.stack(stacked))
+        else:
+            flags.append(False)
+            t = _read_table(table, path, out, actions, n_y)
+            per_provider.append(None if t is None else np.broadcast_to(t, (len(users),) + t.shape))
+    if not entries or any(t is None for t in per_provider) or not users:
+        return names, None, flags
+    return names, np.stack(per_provider), flags
+
+
+def _is_per_user(table: Any, actions: list[str] | None) -> bool:
+    """Per-user form: a mapping whose values are tables (mappings), not rows (lists)."""
+    if not isinstance(table, dict) or not table:
+        return False
+    return all(isinstance(v, dict) for v in table.values())
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _num(v: float):
+    """Integral floats are written as integers (1, not 1.0); others with their exact repr."""
+    f = float(v)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def _table(arr: np.ndarray, actions) -> dict:
+    return {a: [_num(v) for v in arr[k]] for k, a in enumerate(actions)}
+
+
+def market_to_dict(market: Market) -> dict:
+    """The market as plain data in the file format of MODEL.md §13."""
+    doc: dict[str, Any] = {"name": market.name}
+    if market.description is not None:
+        doc["description"] = market.description
+    doc["states"] = list(market.states)
+    doc["prior"] = [_num(v) for v in market.prior]
+    if market.observation is not None:
+        doc["signals"] = list(market.signals)
+        doc["observation"] = {y: [_num(v) for v in market.observation[k]] for k, y in enumerate(market.states)}
+    doc["actions"] = list(market.actions)
+    if market.normalize:
+        doc["normalize"] = True
+    doc["users"] = [
+        {"name": name, "mass": _num(market.mass[j]), "utility": _table(market.u[j], market.actions)}
+        for j, name in enumerate(market.users)
+    ]
+    providers = []
+    for i, name in enumerate(market.providers):
+        if market.user_specific[i]:
+            utility = {user: _table(market.U[i, j], market.actions) for j, user in enumerate(market.users)}
+        else:
+            utility = _table(market.U[i, 0], market.actions)
+        providers.append({"name": name, "utility": utility})
+    doc["providers"] = providers
+    return doc
+
+
+def dump_market(market: Market, fmt: str = "yaml") -> str:
+    """Market file text (``fmt`` is ``"yaml"`` or ``"json"``)."""
+    doc = market_to_dict(market)
+    if fmt == "json":
+        return json.dumps(doc, indent=2) + "\n"
+    if fmt != "yaml":
+        raise ValueError(f"unknown format {fmt!r}; choose 'yaml' or 'json'")
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
+
+
+def save_market(market: Market, path: str | Path) -> Path:
+    """Write a market file; the format follows the suffix (``.json`` or YAML)."""
+    path = Path(path)
+    path.write_text(dump_market(market, _format_of(path)), encoding="utf-8")
+    return path

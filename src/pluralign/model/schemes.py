@@ -1,0 +1,185 @@
+"""Signaling schemes and policy profiles (MODEL.md §3).
+
+A scheme is a row-stochastic matrix ``sigma[x, s]``: the probability of sending
+signal s when the provider observes x. A *profile* fixes every provider's policy:
+
+* personalized regime: one scheme per (provider, user), array ``[i, j, x, s]``;
+* anonymous regime: one scheme per provider, array ``[i, x, s]``, used for every user.
+
+Schemes with different numbers of signals are padded with all-zero columns (a
+signal that is never sent), which changes no posterior, value or outcome.
+
+>>> full_revelation(2)
+array([[1., 0.],
+       [0., 1.]])
+>>> recommendation([1, 1], n_actions=2)   # always recommend action 1
+array([[0., 1.],
+       [0., 1.]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+
+__all__ = [
+    "SCHEME_TOL",
+    "check_scheme",
+    "full_revelation",
+    "no_information",
+    "recommendation",
+    "garble",
+    "Profile",
+    "Regime",
+]
+
+SCHEME_TOL = 1e-9
+Regime = Literal["personalized", "anonymous"]
+
+
+def check_scheme(sigma, n_x: int | None = None, what: str = "scheme") -> np.ndarray:
+    """Return ``sigma`` as a float array after checking it is row-stochastic with ``n_x`` rows."""
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.ndim != 2:
+        raise ValueError(f"{what}: expected a matrix sigma[x, s], got shape {sigma.shape}")
+    if n_x is not None and sigma.shape[0] != n_x:
+        raise ValueError(f"{what}: expected {n_x} rows (one per observation x), got {sigma.shape[0]}")
+    if sigma.shape[1] == 0:
+        raise ValueError(f"{what}: needs at least one signal")
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < -SCHEME_TOL):
+        raise ValueError(f"{what}: probabilities must be finite and non-negative")
+    sums = sigma.sum(axis=1)
+    if np.any(np.abs(sums - 1) > 1e-7):
+        bad = int(np.argmax(np.abs(sums - 1)))
+        raise ValueError(f"{what}: row x={bad} sums to {sums[bad]:.12g}, not 1")
+    return np.clip(sigma, 0.0, None)
+
+
+def full_revelation(n_x: int) -> np.ndarray:
+    """S = X, sigma = identity: the signal is the observation."""
+    return np.eye(n_x)
+
+
+def no_information(n_x: int) -> np.ndarray:
+    """One signal, always sent."""
+    return np.ones((n_x, 1))
+
+
+def recommendation(actions: Sequence[int] | np.ndarray, n_actions: int) -> np.ndarray:
+    """A recommendation scheme (S = A).
+
+    ``actions`` is either a sequence of action indices, one per x (deterministic), or
+    a matrix ``rec[x, a]`` of recommendation probabilities.
+    """
+    arr = np.asarray(actions)
+    if arr.ndim == 1:
+        if np.any(arr < 0) or np.any(arr >= n_actions):
+            raise ValueError(f"recommended actions must lie in 0..{n_actions - 1}")
+        sigma = np.zeros((arr.size, n_actions))
+        sigma[np.arange(arr.size), arr.astype(int)] = 1.0
+        return sigma
+    if arr.shape[-1] != n_actions:
+        raise ValueError(f"expected {n_actions} columns (one per action), got {arr.shape[-1]}")
+    return check_scheme(arr, what="recommendation scheme")
+
+
+def garble(sigma, G) -> np.ndarray:
+    """Post-process a scheme's signal with a row-stochastic garbling ``G[s, t]``: ``sigma @ G``."""
+    return check_scheme(sigma) @ check_scheme(G, what="garbling")
+
+
+def _pad(schemes: Sequence[np.ndarray], width: int) -> list[np.ndarray]:
+    return [np.pad(s, ((0, 0), (0, width - s.shape[1]))) for s in schemes]
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """Every provider's policy. ``schemes`` is ``[i, j, x, s]`` (personalized) or ``[i, x, s]`` (anonymous)."""
+
+    regime: Regime
+    schemes: np.ndarray
+
+    def __post_init__(self) -> None:
+        want = 4 if self.regime == "personalized" else 3
+        if self.regime not in ("personalized", "anonymous"):
+            raise ValueError(f"regime must be 'personalized' or 'anonymous', got {self.regime!r}")
+        if self.schemes.ndim != want:
+            raise ValueError(f"a {self.regime} profile needs a {want}-axis array, got shape {self.schemes.shape}")
+        self.schemes.setflags(write=False)
+
+    # ------------------------------------------------------------ builders
+    @classmethod
+    def anonymous(cls, schemes: Sequence) -> "Profile":
+        """One scheme per provider."""
+        checked = [check_scheme(s, what=f"provider {i} scheme") for i, s in enumerate(schemes)]
+        _same_rows(checked)
+        width = max(s.shape[1] for s in checked)
+        return cls("anonymous", np.stack(_pad(checked, width)))
+
+    @classmethod
+    def personalized(cls, schemes: Sequence[Sequence]) -> "Profile":
+        """``schemes[i][j]``: provider i's scheme for user j."""
+        checked = [
+            [check_scheme(s, what=f"provider {i}, user {j} scheme") for j, s in enumerate(row)]
+            for i, row in enumerate(schemes)
+        ]
+        if len({len(row) for row in checked}) != 1:
+            raise ValueError("every provider needs one scheme per user")
+        flat = [s for row in checked for s in row]
+        _same_rows(flat)
+        width = max(s.shape[1] for s in flat)
+        return cls("personalized", np.stack([np.stack(_pad(row, width)) for row in checked]))
+
+    @classmethod
+    def uniform(cls, regime: Regime, scheme, n_providers: int, n_users: int) -> "Profile":
+        """Every provider uses ``scheme`` (for every user)."""
+        s = check_scheme(scheme)
+        if regime == "anonymous":
+            return cls.anonymous([s] * n_providers)
+        return cls.personalized([[s] * n_users for _ in range(n_providers)])
+
+    # ------------------------------------------------------------ views
+    @property
+    def n_providers(self) -> int:
+        return self.schemes.shape[0]
+
+    def per_user(self, n_users: int) -> np.ndarray:
+        """Schemes as ``[i, j, x, s]`` (a broadcast view for anonymous profiles)."""
+        if self.regime == "personalized":
+            if self.schemes.shape[1] != n_users:
+                raise ValueError(f"profile has schemes for {self.schemes.shape[1]} users, market has {n_users}")
+            return self.schemes
+        k, n_x, s = self.schemes.shape
+        return np.broadcast_to(self.schemes[:, None], (k, n_users, n_x, s))
+
+    def scheme(self, provider: int, user: int | None = None) -> np.ndarray:
+        """Provider's scheme (for ``user`` in the personalized regime), trailing never-sent signals dropped."""
+        if self.regime == "personalized":
+            if user is None:
+                raise ValueError("personalized profiles need a user index")
+            s = self.schemes[provider, user]
+        else:
+            s = self.schemes[provider]
+        used = np.flatnonzero(s.sum(axis=0) > 0)
+        return s[:, : (used[-1] + 1 if used.size else 1)]
+
+    def replace(self, provider: int, scheme, user: int | None = None) -> "Profile":
+        """A new profile with one provider's scheme (for one user, or for all) replaced."""
+        s = check_scheme(scheme, n_x=self.schemes.shape[-2])
+        width = max(self.schemes.shape[-1], s.shape[1])
+        arr = np.pad(self.schemes, [(0, 0)] * (self.schemes.ndim - 1) + [(0, width - self.schemes.shape[-1])])
+        s = np.pad(s, ((0, 0), (0, width - s.shape[1])))
+        if self.regime == "anonymous":
+            arr[provider] = s
+        elif user is None:
+            arr[provider, :] = s
+        else:
+            arr[provider, user] = s
+        return Profile(self.regime, arr)
+
+
+def _same_rows(schemes: list[np.ndarray]) -> None:
+    if len({s.shape[0] for s in schemes}) > 1:
+        raise ValueError("all schemes must have one row per observation x (the same number of rows)")

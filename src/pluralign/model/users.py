@@ -1,0 +1,191 @@
+"""How users respond to schemes (MODEL.md §4), vectorized over users and signals.
+
+For a scheme ``sigma[x, s]`` the joint weight of signal s and state y is
+``W[s, y] = Σ_x P[x, y] sigma[x, s]``; the posterior is ``W[s, ·] / P(s)``.
+User j's value of the scheme is
+
+    V_j(sigma) = Σ_s max_a Σ_y W[s, y] u_j(a, y).
+
+A user picks the provider whose scheme has the highest value for her, then acts
+Bayes-optimally on its signal (or by quantal response, P(a | s) ∝ exp(β E[u_j(a,·) | s])).
+Ties are broken by an explicit :class:`ResponseRule`, recorded in every result.
+
+>>> import numpy as np
+>>> P = np.diag([0.5, 0.5]); u = np.array([[[1., 0.], [0., 1.]]])
+>>> scheme_values(P, u, np.eye(2)[None]).round(3).tolist()     # full revelation
+[1.0]
+>>> scheme_values(P, u, np.ones((1, 2, 1))).round(3).tolist()  # no information
+[0.5]
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+from pluralign.model.market import Market
+from pluralign.model.schemes import Profile
+
+__all__ = [
+    "ResponseRule",
+    "DEFAULT_RULE",
+    "Response",
+    "signal_weights",
+    "posteriors",
+    "scheme_values",
+    "action_probabilities",
+    "outcomes",
+    "respond",
+    "provider_payoffs",
+]
+
+ProviderTie = Literal["lowest", "highest"]
+ActionTie = Literal["lowest", "highest", "recommended"]
+
+
+@dataclass(frozen=True)
+class ResponseRule:
+    """How users break ties and choose actions [MODEL.md §4].
+
+    * ``provider_tie``: among providers whose value is within ``tol`` of the best,
+      take the ``"lowest"`` (default) or ``"highest"`` index.
+    * ``action_tie``: among actions whose posterior expected utility is within
+      ``tol`` of the best, take the ``"lowest"`` (default) or ``"highest"`` index, or
+      ``"recommended"``: the action named by the signal (signal s = action s) when it
+      is among the best, else the lowest. ``"recommended"`` is the sender-preferred
+      rule under which persuasion LPs' optima are attained.
+    * ``tol``: the tie tolerance (on values and on posterior expected utilities).
+    * ``quantal_beta``: if set, users act by quantal response with this β instead of
+      best-responding (provider choice still maximizes V_j).
+    """
+
+    provider_tie: ProviderTie = "lowest"
+    action_tie: ActionTie = "lowest"
+    tol: float = 1e-9
+    quantal_beta: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.provider_tie not in ("lowest", "highest"):
+            raise ValueError(f"provider_tie must be 'lowest' or 'highest', got {self.provider_tie!r}")
+        if self.action_tie not in ("lowest", "highest", "recommended"):
+            raise ValueError(f"action_tie must be 'lowest', 'highest' or 'recommended', got {self.action_tie!r}")
+        if not self.tol >= 0:
+            raise ValueError(f"tol must be non-negative, got {self.tol}")
+        if self.quantal_beta is not None and not self.quantal_beta > 0:
+            raise ValueError(f"quantal_beta must be positive, got {self.quantal_beta}")
+
+    def describe(self) -> dict:
+        """Plain-data description, recorded in results."""
+        return asdict(self)
+
+
+DEFAULT_RULE = ResponseRule()
+
+
+def signal_weights(P: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``W[..., s, y] = Σ_x P[x, y] sigma[..., x, s]`` (joint probability of signal s and state y)."""
+    return np.einsum("...xs,xy->...sy", sigma, P)
+
+
+def posteriors(P: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``P(y | s)`` as ``[..., s, y]``; rows of signals that are never sent are NaN."""
+    W = signal_weights(P, sigma)
+    total = W.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, W / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _gains(P: np.ndarray, u: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``G[..., j, s, a] = Σ_y W[..., j, s, y] u[j, a, y]`` for sigma ``[..., j, x, s]``."""
+    W = signal_weights(P, sigma)  # [..., j, s, y]
+    return np.einsum("...jsy,jay->...jsa", W, u)
+
+
+def scheme_values(P: np.ndarray, u: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """``V[..., j] = Σ_s max_a Σ_y W[s, y] u[j, a, y]`` for schemes ``sigma[..., j, x, s]``."""
+    return _gains(P, u, sigma).max(axis=-1).sum(axis=-1)
+
+
+def action_probabilities(P: np.ndarray, u: np.ndarray, sigma: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
+    """``pi[..., j, s, a]``: probability that user j takes action a after signal s."""
+    G = _gains(P, u, sigma)
+    Ps = signal_weights(P, sigma).sum(axis=-1)  # [..., j, s]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cond = np.where(Ps[..., None] > 0, G / np.where(Ps[..., None] > 0, Ps[..., None], 1.0), 0.0)
+    n_a = u.shape[1]
+    if rule.quantal_beta is not None:
+        z = rule.quantal_beta * (cond - cond.max(axis=-1, keepdims=True))
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+    best = cond.max(axis=-1, keepdims=True)
+    tied = cond >= best - rule.tol
+    if rule.action_tie == "highest":
+        choice = n_a - 1 - np.argmax(tied[..., ::-1], axis=-1)
+    else:
+        choice = np.argmax(tied, axis=-1)
+        if rule.action_tie == "recommended":
+            n_s = cond.shape[-2]
+            k = min(n_s, n_a)
+            followed = np.zeros(choice.shape, dtype=bool)
+            followed[..., :k] = tied[..., np.arange(k), np.arange(k)]
+            choice = np.where(followed, np.broadcast_to(np.arange(n_s), choice.shape), choice)
+    return np.eye(n_a)[choice]
+
+
+def outcomes(P: np.ndarray, u: np.ndarray, sigma: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
+    """``mu[..., j, a, y]``: probability that user j takes a while the state is y."""
+    W = signal_weights(P, sigma)  # [..., j, s, y]
+    pi = action_probabilities(P, u, sigma, rule)  # [..., j, s, a]
+    return np.einsum("...jsy,...jsa->...jay", W, pi)
+
+
+def choose_providers(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
+    """Index of the chosen provider per user, from ``values[i, j]``."""
+    best = values.max(axis=0, keepdims=True)
+    tied = values >= best - rule.tol
+    if rule.provider_tie == "highest":
+        return values.shape[0] - 1 - np.argmax(tied[::-1], axis=0)
+    return np.argmax(tied, axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class Response:
+    """Users' response to a profile.
+
+    ``values[i, j]`` = V_j of provider i's scheme; ``choice[j]`` the provider user j
+    consults; ``outcome[j, a, y]`` the induced distribution over (action, state);
+    ``utility[j]`` = E[u_j]; ``rule`` the tie rule used.
+    """
+
+    values: np.ndarray
+    choice: np.ndarray
+    outcome: np.ndarray
+    utility: np.ndarray
+    rule: ResponseRule
+
+
+def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> Response:
+    """Every user's provider choice, action and outcome under ``profile``."""
+    sigma = profile.per_user(market.n_users)  # [i, j, x, s]
+    values = scheme_values(market.P, market.u, sigma)  # [i, j]
+    choice = choose_providers(values, rule)
+    chosen = sigma[choice, np.arange(market.n_users)]  # [j, x, s]
+    mu = outcomes(market.P, market.u, chosen, rule)
+    utility = np.einsum("jay,jay->j", mu, market.u)
+    return Response(values, choice, mu, utility, rule)
+
+
+def provider_payoffs(market: Market, response: Response, mode: Literal["actions", "usage"] = "actions") -> np.ndarray:
+    """``Π_i = Σ_j p_j E_{mu_j}[U_i(j, a, y)]`` [MODEL.md §2].
+
+    ``mode="actions"`` (default): a provider earns from every user's action,
+    whichever provider she consulted. ``mode="usage"``: only from users who chose it.
+    """
+    per_user = np.einsum("jay,ijay->ij", response.outcome, market.U)  # [i, j]
+    if mode == "usage":
+        per_user = per_user * (response.choice[None, :] == np.arange(market.n_providers)[:, None])
+    elif mode != "actions":
+        raise ValueError(f"mode must be 'actions' or 'usage', got {mode!r}")
+    return per_user @ market.p

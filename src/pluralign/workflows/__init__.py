@@ -1,0 +1,1 @@
+"""Workflows over the analyses: the command line, experiments, sweeps and reports."""

@@ -1,0 +1,195 @@
+"""The ``pluralign`` command line: a thin layer over the Python API.
+
+Every command prints a readable table, or with ``--json`` the same content as JSON.
+Bad input exits with status 2 and one line naming the problem; nothing prints a
+traceback unless ``PLURALIGN_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pluralign.model.market import Market
+from pluralign.model.validation import MarketError
+
+app = typer.Typer(
+    name="pluralign",
+    help="Markets of competing, misaligned AI providers and diverse users.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Raised by commands for input problems; printed as one line, exit status 2."""
+
+
+def fail(message: str) -> None:
+    raise BadInput(message)
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
+
+
+def resolve_market(spec: str) -> Market:
+    """A market file path, or the name of a bundled market."""
+    from pluralign import catalog
+    from pluralign.model.io import load_market
+
+    path = Path(spec)
+    if path.exists():
+        return load_market(path)
+    if spec in catalog.names():
+        return catalog.load(spec)
+    fail(f"{spec}: no such file, and no bundled market of that name (bundled: {', '.join(catalog.names())})")
+    raise AssertionError  # unreachable
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+@app.command()
+def analyze(
+    market: str = typer.Argument(..., help="Market file (YAML/JSON) or a bundled market name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    margin: float = typer.Option(0.0, help="Obedience margin for the monopoly LP (0 = exact supremum)."),
+) -> None:
+    """Benchmarks per user: OPT, NOINFO, and each provider's monopoly persuasion."""
+    from pluralign.analysis.benchmarks import benchmarks
+
+    if margin < 0:
+        fail(f"--margin must be non-negative, got {margin}")
+    m = resolve_market(market)
+    result = benchmarks(m, margin=margin)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out = console()
+    out.print(f"[bold]{m.name}[/bold]: {m.n_states} states, {m.n_actions} actions, {m.n_users} users, {m.n_providers} providers")
+    if m.description:
+        out.print(m.description, style="dim")
+    for j, user in enumerate(m.users):
+        table = Table(title=f"user {user} (mass {m.p[j]:.3g}): OPT {fmt(result.opt[j])}, NOINFO {fmt(result.noinfo[j])}")
+        table.add_column("monopolist")
+        table.add_column("user utility", justify="right")
+        table.add_column("provider utility", justify="right")
+        table.add_column("recommendation scheme P(action | observation)")
+        for i, provider in enumerate(m.providers):
+            r = result.monopoly[i][j]
+            table.add_row(provider, fmt(r.user_utility), fmt(r.provider_utility), _scheme_text(m, r.scheme))
+        out.print(table)
+    out.print(
+        "Monopoly: the provider persuades alone; a user follows a recommendation she is indifferent about; "
+        "among a provider's optimal schemes, the user's best is shown.",
+        style="dim",
+    )
+
+
+def _scheme_text(m: Market, scheme) -> str:
+    parts = []
+    for kx, x in enumerate(m.signals):
+        recs = [f"{a} {scheme[kx, ka]:.3g}" for ka, a in enumerate(m.actions) if scheme[kx, ka] > 1e-9]
+        parts.append(f"{x}: " + ", ".join(recs))
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@app.command()
+def validate(
+    market: str = typer.Argument(..., help="Market file (YAML/JSON) to check."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Check a market file and report every problem found (exit 2 if there are any)."""
+    from pluralign.model.io import validate_market_file
+
+    path = Path(market)
+    if not path.exists():
+        fail(f"{market}: no such file")
+    problems = validate_market_file(path)
+    if as_json:
+        print_json({"file": str(path), "valid": not problems, "problems": [
+            {"path": p.path, "line": p.line, "message": p.message} for p in problems
+        ]})
+    elif problems:
+        for p in problems:
+            typer.echo(str(p), err=True)
+        typer.echo(f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", err=True)
+    else:
+        typer.echo(f"{path}: valid market")
+    if problems:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+# --------------------------------------------------------------------------- other commands
+
+# Commands of other analyses live in their own modules, each with ``register(app)``.
+for _module in ("pluralign.workflows.cli_alignment", "pluralign.workflows.cli_equilibria", "pluralign.workflows.cli_experiments"):
+    try:
+        __import__(_module)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _module:
+            raise
+    else:
+        sys.modules[_module].register(app)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
+    """Run a Typer app, turning input problems into one line and exit status 2."""
+    try:
+        code = entry(args=argv, standalone_mode=False, prog_name="pluralign")
+    except BadInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except MarketError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # usage errors (click's, duck-typed) and unexpected failures
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            message = exc.format_message()
+            if message:
+                typer.echo(f"error: {message}", err=True)
+            return exc.exit_code if exc.exit_code else EXIT_BAD_INPUT
+        if os.environ.get("PLURALIGN_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set PLURALIGN_DEBUG=1 for a traceback)", err=True)
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    sys.exit(run(typer.main.get_command(app), argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

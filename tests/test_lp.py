@@ -1,0 +1,62 @@
+"""The LP module: both backends agree, duals follow the documented convention, models are reused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pluralign.lp import INF, LinearProgram, LPError, LPModel, solve_lp
+
+
+def small_lp(sense="min"):
+    # min x + y  s.t. x + 2y >= 1, x - y <= 0.5, 0 <= x, y <= 3
+    return LinearProgram.build(
+        c=[1, 1], A=[[1, 2], [1, -1]], row_lower=[1, -INF], row_upper=[INF, 0.5], col_upper=3, sense=sense
+    )
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy"])
+def test_objective_and_duals(backend):
+    res = solve_lp(small_lp(), backend=backend)
+    assert res.optimal and res.objective == pytest.approx(0.5)
+    np.testing.assert_allclose(res.x, [0.0, 0.5], atol=1e-9)
+    # raising the bound of row 0 by d raises the optimum by d/2
+    np.testing.assert_allclose(res.row_dual, [0.5, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy"])
+def test_max_sense_and_dual_signs_agree(backend):
+    lp = LinearProgram.build(c=[1, 2], A=[[1, 1]], row_lower=[-INF], row_upper=[1], sense="max")
+    res = solve_lp(lp, backend=backend)
+    assert res.objective == pytest.approx(2.0)
+    np.testing.assert_allclose(res.row_dual, [2.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["highs", "scipy"])
+def test_infeasible_is_reported_not_raised(backend):
+    lp = LinearProgram.build(c=[1], A=[[1]], row_lower=[2], row_upper=[INF], col_upper=1)
+    res = solve_lp(lp, backend=backend)
+    assert res.status == "infeasible" and not res.optimal
+    with pytest.raises(LPError, match="infeasible"):
+        res.require_optimal("toy")
+
+
+def test_model_reuse_changes_costs_and_bounds():
+    model = LPModel(small_lp())
+    assert model.solve().objective == pytest.approx(0.5)
+    model.set_costs([1, 3])  # now x is cheaper: x=1, y=0 is infeasible (x - y <= 0.5) -> x=2/3, y=1/6
+    r = model.solve()
+    assert r.objective == pytest.approx(2 / 3 + 3 / 6)
+    model.set_row_bounds([0], 0.0, INF)
+    assert model.solve().objective == pytest.approx(0.0)
+    model.set_coefficients([1], [0], [2.0])
+    model.set_col_bounds([1], 0.25, 3)
+    assert model.solve().objective == pytest.approx(0.75)
+    assert model.solves == 4
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="columns"):
+        LinearProgram.build(c=[1, 2, 3], A=[[1, 2]], row_lower=[0], row_upper=[1])
+    with pytest.raises(ValueError, match="unknown LP backend"):
+        solve_lp(small_lp(), backend="gurobi")
