@@ -121,3 +121,20 @@ def test_values_vectorized_match_loop():
         for s in range(4):
             total += max(sum(m.P[x, y] * sigma[j, x, s] * m.u[j, a, y] for x in range(3) for y in range(3)) for a in range(4))
         assert V[j] == pytest.approx(total, abs=1e-12)
+
+
+def test_uniform_provider_tie_splits_the_user():
+    """MODEL.md §12, biased pair under best-AI selection: (always a1, always a0) leaves the user
+    indifferent; picking either provider at random gives provider 1 (0.8 + 0.2)/2 = 0.5."""
+    m = catalog.load("biased_pair")
+    prof = Profile.anonymous([recommendation([1, 1], 2), recommendation([0, 0], 2)])
+    rule = ResponseRule(provider_tie="uniform", action_tie="recommended")  # she follows the chosen AI
+    r = respond(m, prof, rule)
+    np.testing.assert_allclose(r.shares, [[0.5], [0.5]])
+    np.testing.assert_allclose(r.utility, [0.5])
+    np.testing.assert_allclose(provider_payoffs(m, r, "actions"), [0.5, 0.5])
+    np.testing.assert_allclose(provider_payoffs(m, r, "usage"), [0.4, 0.4])  # 0.5*0.8, 0.5*0.8
+    # deviating to matching (full revelation) attracts the user: provider 1 then gets (0.4 + 1)/2
+    dev = respond(m, prof.replace(0, full_revelation(2)), rule)
+    assert provider_payoffs(m, dev)[0] == pytest.approx(0.7)
+    assert dev.utility[0] == pytest.approx(1.0)

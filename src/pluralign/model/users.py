@@ -39,9 +39,11 @@ __all__ = [
     "outcomes",
     "respond",
     "provider_payoffs",
+    "choose_providers",
+    "provider_shares",
 ]
 
-ProviderTie = Literal["lowest", "highest"]
+ProviderTie = Literal["lowest", "highest", "uniform"]
 ActionTie = Literal["lowest", "highest", "recommended"]
 
 
@@ -50,7 +52,9 @@ class ResponseRule:
     """How users break ties and choose actions [MODEL.md §4].
 
     * ``provider_tie``: among providers whose value is within ``tol`` of the best,
-      take the ``"lowest"`` (default) or ``"highest"`` index.
+      take the ``"lowest"`` (default) or ``"highest"`` index, or pick one of them
+      ``"uniform"``-ly at random (the outcome is then the average over the tied
+      providers; MODEL.md §12's best-AI selection numbers use this rule).
     * ``action_tie``: among actions whose posterior expected utility is within
       ``tol`` of the best, take the ``"lowest"`` (default) or ``"highest"`` index, or
       ``"recommended"``: the action named by the signal (signal s = action s) when it
@@ -67,8 +71,8 @@ class ResponseRule:
     quantal_beta: float | None = None
 
     def __post_init__(self) -> None:
-        if self.provider_tie not in ("lowest", "highest"):
-            raise ValueError(f"provider_tie must be 'lowest' or 'highest', got {self.provider_tie!r}")
+        if self.provider_tie not in ("lowest", "highest", "uniform"):
+            raise ValueError(f"provider_tie must be 'lowest', 'highest' or 'uniform', got {self.provider_tie!r}")
         if self.action_tie not in ("lowest", "highest", "recommended"):
             raise ValueError(f"action_tie must be 'lowest', 'highest' or 'recommended', got {self.action_tie!r}")
         if not self.tol >= 0:
@@ -142,7 +146,11 @@ def outcomes(P: np.ndarray, u: np.ndarray, sigma: np.ndarray, rule: ResponseRule
 
 
 def choose_providers(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
-    """Index of the chosen provider per user, from ``values[i, j]``."""
+    """Index of the chosen provider per user, from ``values[i, j]``.
+
+    Under the ``"uniform"`` rule this is the lowest tied index; :func:`provider_shares`
+    gives the probabilities.
+    """
     best = values.max(axis=0, keepdims=True)
     tied = values >= best - rule.tol
     if rule.provider_tie == "highest":
@@ -150,13 +158,25 @@ def choose_providers(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> n
     return np.argmax(tied, axis=0)
 
 
+def provider_shares(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
+    """``shares[i, j]``: probability that user j consults provider i."""
+    k, m = values.shape
+    if rule.provider_tie == "uniform":
+        tied = values >= values.max(axis=0, keepdims=True) - rule.tol
+        return tied / tied.sum(axis=0, keepdims=True)
+    shares = np.zeros((k, m))
+    shares[choose_providers(values, rule), np.arange(m)] = 1.0
+    return shares
+
+
 @dataclass(frozen=True, eq=False)
 class Response:
     """Users' response to a profile.
 
     ``values[i, j]`` = V_j of provider i's scheme; ``choice[j]`` the provider user j
-    consults; ``outcome[j, a, y]`` the induced distribution over (action, state);
-    ``utility[j]`` = E[u_j]; ``rule`` the tie rule used.
+    consults (the lowest tied index under the ``"uniform"`` rule); ``shares[i, j]``
+    the probability that she consults i; ``outcome[j, a, y]`` the induced
+    distribution over (action, state); ``utility[j]`` = E[u_j]; ``rule`` the tie rule.
     """
 
     values: np.ndarray
@@ -164,6 +184,8 @@ class Response:
     outcome: np.ndarray
     utility: np.ndarray
     rule: ResponseRule
+    shares: np.ndarray
+    provider_outcomes: np.ndarray | None = None  # [i, j, a, y], kept under the "uniform" rule
 
 
 def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> Response:
@@ -171,10 +193,15 @@ def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE)
     sigma = profile.per_user(market.n_users)  # [i, j, x, s]
     values = scheme_values(market.P, market.u, sigma)  # [i, j]
     choice = choose_providers(values, rule)
-    chosen = sigma[choice, np.arange(market.n_users)]  # [j, x, s]
-    mu = outcomes(market.P, market.u, chosen, rule)
+    shares = provider_shares(values, rule)
+    if rule.provider_tie == "uniform":
+        per_provider = outcomes(market.P, market.u, sigma, rule)  # [i, j, a, y]
+        mu = np.einsum("ij,ijay->jay", shares, per_provider)
+    else:
+        chosen = sigma[choice, np.arange(market.n_users)]  # [j, x, s]
+        mu = outcomes(market.P, market.u, chosen, rule)
     utility = np.einsum("jay,jay->j", mu, market.u)
-    return Response(values, choice, mu, utility, rule)
+    return Response(values, choice, mu, utility, rule, shares, per_provider if rule.provider_tie == "uniform" else None)
 
 
 def provider_payoffs(market: Market, response: Response, mode: Literal["actions", "usage"] = "actions") -> np.ndarray:
@@ -185,7 +212,9 @@ def provider_payoffs(market: Market, response: Response, mode: Literal["actions"
     """
     per_user = np.einsum("jay,ijay->ij", response.outcome, market.U)  # [i, j]
     if mode == "usage":
-        per_user = per_user * (response.choice[None, :] == np.arange(market.n_providers)[:, None])
+        if response.provider_outcomes is not None:  # a user split between tied providers
+            per_user = np.einsum("ijay,ijay->ij", response.provider_outcomes, market.U)
+        per_user = per_user * response.shares
     elif mode != "actions":
         raise ValueError(f"mode must be 'actions' or 'usage', got {mode!r}")
     return per_user @ market.p
