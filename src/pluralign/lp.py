@@ -16,7 +16,10 @@ Two ways to solve:
   second computation in tests and as a fallback);
 * :class:`LPModel` keeps one HiGHS model alive, lets the caller change costs,
   bounds and coefficients, and re-solves warm-started from the previous basis,
-  for the many small, similar programs of best-response dynamics.
+  for the many small, similar programs of best-response dynamics;
+* :func:`solve_standard_batch` runs a dense revised simplex in numpy over a whole
+  batch of small programs at once (thousands of users' alignment fits), and
+  :func:`block_diagonal` stacks independent programs into one HiGHS solve.
 
 Dual convention (both backends): ``row_dual[r]`` is the derivative of the optimal
 objective with respect to the active bound of row ``r``, ``col_dual[c]`` likewise
@@ -41,6 +44,9 @@ __all__ = [
     "LPModel",
     "LPError",
     "solve_lp",
+    "block_diagonal",
+    "BatchResult",
+    "solve_standard_batch",
 ]
 
 INF = float("inf")
@@ -342,3 +348,244 @@ class LPModel:
         self._h.run()
         self.solves += 1
         return _read_highs(self._h, "highs", started)
+
+    def basis(self):
+        """The model's current simplex basis (an opaque object for :meth:`set_basis`)."""
+        return self._h.getBasis()
+
+    def set_basis(self, basis) -> None:
+        """Start the next solve from ``basis``, taken from a model with the same rows and columns
+        (e.g. the same constraints with other costs: the basis stays primal feasible)."""
+        self._h.setBasis(basis)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def block_diagonal(programs) -> LinearProgram:
+    """One program whose blocks are ``programs``: ``optimize Σ_b c_b·x_b`` subject to each block's rows.
+
+    The blocks share no variable or row, so an optimum of the stacked program is an
+    optimum of every block (columns and rows keep the order of ``programs``). All
+    programs must have the same sense.
+    """
+    programs = list(programs)
+    if not programs:
+        raise ValueError("block_diagonal needs at least one program")
+    senses = {lp.sense for lp in programs}
+    if len(senses) != 1:
+        raise ValueError(f"block_diagonal needs programs of one sense, got {sorted(senses)}")
+    return LinearProgram(
+        c=np.concatenate([lp.c for lp in programs]),
+        A=sp.block_diag([lp.A for lp in programs], format="csc"),
+        row_lower=np.concatenate([lp.row_lower for lp in programs]),
+        row_upper=np.concatenate([lp.row_upper for lp in programs]),
+        col_lower=np.concatenate([lp.col_lower for lp in programs]),
+        col_upper=np.concatenate([lp.col_upper for lp in programs]),
+        sense=programs[0].sense,
+        offset=float(sum(lp.offset for lp in programs)),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """Outcome of :func:`solve_standard_batch` for ``B`` programs (arrays indexed by program first).
+
+    ``status[b]`` is ``"optimal"``, ``"unbounded"``, ``"iteration_limit"``, ``"singular"``
+    (the starting basis could not be inverted) or ``"inaccurate"`` (the final basis,
+    refactorized, missed the feasibility tolerances). ``y[b]`` are the simplex
+    multipliers ``c_B B⁻¹``: an optimal solution of the dual ``min b·y s.t. Aᵀy ≥ c``.
+    """
+
+    status: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    objective: np.ndarray
+    basis: np.ndarray
+    iterations: np.ndarray
+    seconds: float
+
+    @property
+    def optimal(self) -> np.ndarray:
+        return self.status == "optimal"
+
+
+def _basis_matrices(A: np.ndarray, AT: np.ndarray | None, basis: np.ndarray) -> np.ndarray:
+    """``B[b] = A_b[:, basis[b]]`` for a shared (``AT`` given) or batched ``A``."""
+    if AT is not None:
+        return AT[basis].transpose(0, 2, 1)
+    return np.take_along_axis(A, basis[:, None, :], axis=2)
+
+
+def _price(y: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``y @ A`` for a shared ``A``, in row blocks of at most ~200,000 multiply-adds.
+
+    A threaded BLAS splits larger products over its threads; for products this
+    small that costs more than it saves, and on a busy machine many times more.
+    Blocks below its threading threshold run on one thread.
+    """
+    B = y.shape[0]
+    m, n = A.shape
+    step = max(1, 200_000 // max(1, m * n))
+    if step >= B:
+        return y @ A
+    out = np.empty((B, n))
+    for s in range(0, B, step):
+        np.matmul(y[s : s + step], A, out=out[s : s + step])
+    return out
+
+
+def _invert(Bm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched inverse; singular matrices get NaN and ``False`` in the returned mask."""
+    try:
+        return np.linalg.inv(Bm), np.ones(Bm.shape[0], dtype=bool)
+    except np.linalg.LinAlgError:
+        out = np.full_like(Bm, np.nan)
+        ok = np.zeros(Bm.shape[0], dtype=bool)
+        for b in range(Bm.shape[0]):
+            try:
+                out[b] = np.linalg.inv(Bm[b])
+                ok[b] = True
+            except np.linalg.LinAlgError:
+                pass
+        return out, ok
+
+
+def solve_standard_batch(
+    A,
+    b,
+    c,
+    basis,
+    *,
+    max_iter: int | None = None,
+    tol: float = 1e-9,
+    refactor_every: int = 32,
+    bland_after: int | None = None,
+    compact_fraction: float = 0.25,
+) -> BatchResult:
+    """Solve many small programs ``maximize c_b·x s.t. A_b x = b_b, x ≥ 0`` at once.
+
+    A revised primal simplex run in lockstep over the batch with numpy: every
+    iteration prices, picks an entering column (largest reduced cost; Bland's
+    smallest-index rule after ``bland_after`` iterations, against cycling), does the
+    ratio test and updates each program's dense basis inverse, for all unfinished
+    programs together. It suits many programs with a few dozen rows, where one
+    solver call per program would cost more in overhead than in pivots.
+
+    ``A`` is ``(m, n)`` (shared by all programs) or ``(B, m, n)``; ``b`` is ``(m,)`` or
+    ``(B, m)``; ``c`` is ``(B, n)``; ``basis`` is ``(B, m)`` column indices of a
+    *feasible* starting basis (``A_B⁻¹ b ≥ 0``). The final basis is refactorized and
+    its primal and dual feasibility checked again, so ``status == "optimal"`` means
+    optimal to ``tol``.
+
+    >>> A = np.array([[1.0, 1.0, 1.0]])            # x0 + x1 + slack = 1
+    >>> r = solve_standard_batch(A, [1.0], [[1.0, 2.0, 0.0], [3.0, 1.0, 0.0]], [[2], [2]])
+    >>> r.status.tolist(), r.objective.tolist()
+    (['optimal', 'optimal'], [2.0, 3.0])
+    """
+    started = time.perf_counter()
+    c = np.atleast_2d(np.asarray(c, dtype=float))
+    n_prob, n = c.shape
+    A = np.asarray(A, dtype=float)
+    shared = A.ndim == 2
+    m = A.shape[-2]
+    if A.shape[-1] != n or (not shared and A.shape[0] != n_prob):
+        raise ValueError(f"A has shape {A.shape}, expected (m, {n}) or ({n_prob}, m, {n})")
+    rhs = np.broadcast_to(np.asarray(b, dtype=float), (n_prob, m))
+    basis = np.array(basis, dtype=np.int64).reshape(n_prob, m)
+    if max_iter is None:
+        max_iter = 50 * (m + n)
+    if bland_after is None:
+        bland_after = 5 * (m + n)
+    AT = np.ascontiguousarray(A.T) if shared else None
+
+    status = np.full(n_prob, "iteration_limit", dtype="<U16")
+    iterations = np.zeros(n_prob, dtype=np.int64)
+    Binv, ok = _invert(_basis_matrices(A, AT, basis))
+    status[~ok] = "singular"
+    ids = np.flatnonzero(ok)
+    Binv, bas = Binv[ok], basis[ok]
+    cw, rw = c[ok], rhs[ok]
+    Aw = None if shared else A[ok]
+    xB = (Binv @ rw[:, :, None])[:, :, 0]
+    bad_start = (xB < -1e3 * tol).any(axis=1)
+    if bad_start.any():
+        raise ValueError(f"the starting basis of program {int(ids[np.argmax(bad_start)])} is not feasible")
+    np.maximum(xB, 0.0, out=xB)
+
+    # Finished programs stay in the working arrays (frozen: their pivots are made
+    # no-ops) until enough have finished to make compacting the arrays worth it.
+    live = np.ones(ids.size, dtype=bool)
+    it = 0
+    while live.any() and it < max_iter:
+        if (~live).sum() > compact_fraction * live.size:
+            basis[ids[~live]] = bas[~live]
+            ids, bas, Binv, xB, cw, rw = ids[live], bas[live], Binv[live], xB[live], cw[live], rw[live]
+            if not shared:
+                Aw = Aw[live]
+            live = np.ones(ids.size, dtype=bool)
+        if it and it % refactor_every == 0:
+            Bm = _basis_matrices(A, AT, bas) if shared else np.take_along_axis(Aw, bas[:, None, :], axis=2)
+            fresh, good = _invert(Bm)
+            Binv = np.where(good[:, None, None], fresh, Binv)
+            xB = np.maximum((Binv @ rw[:, :, None])[:, :, 0], 0.0)
+        cb = np.take_along_axis(cw, bas, axis=1)
+        y = (cb[:, None, :] @ Binv)[:, 0]
+        d = cw - (_price(y, A) if shared else (y[:, None, :] @ Aw)[:, 0])
+        np.put_along_axis(d, bas, 0.0, axis=1)
+        q = np.argmax(d, axis=1)
+        rows = np.arange(ids.size)
+        done = live & (d[rows, q] <= tol)
+        if it >= bland_after:
+            positive = d > tol
+            q = np.where(positive.any(axis=1), np.argmax(positive, axis=1), q)
+        aq = AT[q] if shared else Aw[rows, :, q]
+        alpha = (Binv @ aq[:, :, None])[:, :, 0]
+        can = alpha > tol
+        ratio = np.where(can, xB / np.where(can, alpha, 1.0), np.inf)
+        if it >= bland_after:  # ties: the smallest basic column index leaves
+            best = ratio.min(axis=1, keepdims=True)
+            tied = ratio <= best * (1 + 1e-12) + 1e-15
+            p = np.argmin(np.where(tied, bas, np.iinfo(np.int64).max), axis=1)
+        else:
+            p = np.argmin(ratio, axis=1)
+        unbounded = live & ~can.any(axis=1) & ~done
+        status[ids[done]] = "optimal"
+        status[ids[unbounded]] = "unbounded"
+        live &= ~(done | unbounded)
+        if not live.any():
+            break
+        frozen = ~live
+        if frozen.any():  # pivot column 0 on itself: leaves basis, xB and Binv unchanged
+            p[frozen] = 0
+            q[frozen] = bas[frozen, 0]
+            alpha[frozen] = 0.0
+            alpha[frozen, 0] = 1.0
+        pivot = alpha[rows, p]
+        theta = xB[rows, p] / pivot
+        xB -= theta[:, None] * alpha
+        xB[rows, p] = theta
+        np.maximum(xB, 0.0, out=xB)
+        prow = Binv[rows, p] / pivot[:, None]
+        Binv -= alpha[:, :, None] * prow[:, None, :]
+        Binv[rows, p] = prow
+        bas[rows, p] = q
+        iterations[ids[live]] += 1
+        it += 1
+    if ids.size:
+        basis[ids] = bas
+
+    # Refactorize every final basis and check it again.
+    Binv, good = _invert(_basis_matrices(A, AT, basis))
+    Binv = np.where(good[:, None, None], Binv, 0.0)
+    xB = (Binv @ rhs[:, :, None])[:, :, 0]
+    cb = np.take_along_axis(c, basis, axis=1)
+    y = (cb[:, None, :] @ Binv)[:, 0]
+    d = c - (y @ A if shared else (y[:, None, :] @ A)[:, 0])
+    np.put_along_axis(d, basis, 0.0, axis=1)
+    accurate = good & (xB >= -1e2 * tol).all(axis=1) & (d <= 1e2 * tol).all(axis=1)
+    status[(status == "optimal") & ~accurate] = "inaccurate"
+    x = np.zeros((n_prob, n))
+    np.put_along_axis(x, basis, np.maximum(xB, 0.0), axis=1)
+    objective = np.where(status == "optimal", (c * x).sum(axis=1), np.nan)
+    return BatchResult(status, x, y, objective, basis, iterations, time.perf_counter() - started)

@@ -62,8 +62,7 @@ __all__ = [
 #: Each calls :func:`register` at import time. The experiments of issue 5 are appended here.
 EXPERIMENT_MODULES: tuple[str, ...] = (
     "pluralign.workflows.experiments.value_of_information",
-    # the lead appends the scientific experiments' modules here, e.g.
-    # "pluralign.workflows.experiments.personalization_vs_anonymity",
+    "pluralign.workflows.experiments.best_ai_selection",
 )
 
 Row = dict[str, Any]
@@ -158,16 +157,20 @@ def _load() -> None:
     _loaded = True
 
 
+def _order(experiment: Experiment) -> int:
+    module = experiment.run.__module__
+    return EXPERIMENT_MODULES.index(module) if module in EXPERIMENT_MODULES else len(EXPERIMENT_MODULES)
+
+
 def names() -> list[str]:
-    """Names of the registered experiments, in registration order."""
-    _load()
-    return list(_REGISTRY)
+    """Names of the registered experiments: those of :data:`EXPERIMENT_MODULES` in its order, then the others."""
+    return [e.name for e in experiments()]
 
 
 def experiments() -> list[Experiment]:
-    """The registered experiments, in registration order."""
+    """The registered experiments, in the order of :func:`names`."""
     _load()
-    return list(_REGISTRY.values())
+    return sorted(_REGISTRY.values(), key=_order)  # stable: registration order within a rank
 
 
 def get(name: str) -> Experiment:
@@ -176,7 +179,7 @@ def get(name: str) -> Experiment:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown experiment {name!r} (known: {', '.join(_REGISTRY) or 'none'})") from None
+        raise KeyError(f"unknown experiment {name!r} (known: {', '.join(names()) or 'none'})") from None
 
 
 # --------------------------------------------------------------------------- tools for figures and summaries
