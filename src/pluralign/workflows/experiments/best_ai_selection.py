@@ -5,12 +5,12 @@ deterministic recommendation policy ``f_i : X → A``; the user follows the poli
 is best for her (ties split at random); providers best-respond in turn
 (:func:`pluralign.analysis.best_ai.best_ai_dynamics`).
 
-Two conditions for the user's utility:
+The user's utility moves from the providers' convex hull to independence with ``mix``:
 
-* ``hull``   — ``u = Σ_i λ_i U_i + noise`` with ``λ`` uniform on the simplex and noise
-  uniform on ``[−η, η]`` (clipped to [0, 1]): the user lies (nearly) in the convex hull
-  of the providers' utilities;
-* ``random`` — ``u`` drawn independently of the providers.
+    u = (1 − mix) · Σ_i λ_i U_i + mix · r,
+
+with ``λ`` uniform on the simplex and ``r`` uniform on [0, 1] independently of the
+providers: ``mix = 0`` puts the user in the hull, ``mix = 1`` makes her unrelated.
 
 Each task records the hull distance (the simplex Weak Market Alignment error, MODEL.md
 §7) and the cone error, OPT and NOINFO, the user's utility where the dynamics converge,
@@ -24,8 +24,6 @@ user nearly OPT; away from it, competition does not always help.
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -45,27 +43,24 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    condition: Literal["hull", "random"] = Field("hull", description="user inside the providers' hull, or independent")
-    noise: float = Field(0.0, ge=0.0, le=0.5, description="noise η added to the hull combination")
+    mix: float = Field(0.0, ge=0.0, le=1.0, description="0 = user in the providers' hull, 1 = unrelated to them")
     n_states: int = Field(2, ge=2, le=4)
     n_actions: int = Field(2, ge=2, le=3)
     n_providers: int = Field(2, ge=2, le=3)
 
 
 def make_market(params: Params, seed: int) -> Market:
-    """The task's market: one user, random providers, the user per ``condition``."""
+    """The task's market: one user, random providers, the user ``mix``-way between their hull and independence."""
     rng = np.random.default_rng(seed)
     n_y, n_a, k = params.n_states, params.n_actions, params.n_providers
     prior = rng.dirichlet(np.ones(n_y))
     prior = np.maximum(prior, 1e-3)
     prior /= prior.sum()
     U = rng.random((k, n_a, n_y))
-    if params.condition == "hull":
-        lam = rng.dirichlet(np.ones(k))
-        u = np.einsum("i,iay->ay", lam, U) + rng.uniform(-params.noise, params.noise, size=(n_a, n_y))
-    else:
-        u = rng.random((n_a, n_y))
-    return Market.from_arrays(prior=prior, u=np.clip(u, 0.0, 1.0)[None], U=U, name=f"best-ai-{params.condition}-{seed}")
+    lam = rng.dirichlet(np.ones(k))
+    r = rng.random((n_a, n_y))
+    u = (1.0 - params.mix) * np.einsum("i,iay->ay", lam, U) + params.mix * r
+    return Market.from_arrays(prior=prior, u=u[None], U=U, name=f"best-ai-mix{params.mix:g}-{seed}")
 
 
 def run(params: Params, seed: int) -> dict:
@@ -94,20 +89,20 @@ def run(params: Params, seed: int) -> dict:
 
 
 def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
-    """Gap to OPT at convergence against hull distance; worst-equilibrium gap by condition."""
+    """Gap to OPT at convergence against hull distance; worst-equilibrium gap by mix."""
     if not rows:
         return []
     fig = Figure(figsize=(9.5, 3.8), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
-    for (condition,), group in group_rows(rows, ["condition"]).items():
-        ax.scatter([r["hull_distance"] for r in group], [r["gap"] for r in group], s=14, alpha=0.7, label=condition)
+    for (mix,), group in group_rows(rows, ["mix"]).items():
+        ax.scatter([r["hull_distance"] for r in group], [r["gap"] for r in group], s=14, alpha=0.7, label=f"mix {mix:g}")
     ax.set(xlabel="hull distance (simplex alignment error)", ylabel="OPT − user utility at convergence",
            title="Best-AI selection: dynamics")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     labels, worst, best = [], [], []
-    for (condition, noise), group in group_rows(rows, ["condition", "noise"]).items():
-        labels.append(f"{condition}\nη={noise:g}" if condition == "hull" else condition)
+    for (mix,), group in group_rows(rows, ["mix"]).items():
+        labels.append(f"mix {mix:g}")
         worst.append(mean_sem(r["worst_equilibrium_gap"] for r in group))
         best.append(mean_sem(r["best_equilibrium_gap"] for r in group))
     x = np.arange(len(labels))
@@ -121,12 +116,11 @@ def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
 
 
 def summary(rows: list[dict]) -> list[dict]:
-    """Per condition and noise: mean hull distance, gaps, and the share of converged runs."""
+    """Per mix: mean hull distance, gaps, and the share of converged runs."""
     table = []
-    for (condition, noise), group in group_rows(rows, ["condition", "noise"]).items():
+    for (mix,), group in group_rows(rows, ["mix"]).items():
         table.append({
-            "condition": condition,
-            "noise": noise,
+            "mix": mix,
             "markets": len(group),
             "hull distance": mean_sem(r["hull_distance"] for r in group)[0],
             "gap at convergence": mean_sem(r["gap"] for r in group)[0],
@@ -145,8 +139,8 @@ EXPERIMENT = register(
         ),
         params=Params,
         run=run,
-        quick_grid={"condition": ["hull", "random"], "noise": [0.0, 0.1]},
-        full_grid={"condition": ["hull", "random"], "noise": [0.0, 0.05, 0.1, 0.2], "n_states": [2, 3], "n_providers": [2, 3]},
+        quick_grid={"mix": [0.0, 0.25, 0.5, 1.0]},
+        full_grid={"mix": [0.0, 0.1, 0.25, 0.5, 0.75, 1.0], "n_states": [2, 3], "n_providers": [2, 3]},
         quick_seeds=8,
         full_seeds=100,
         figures=figures,

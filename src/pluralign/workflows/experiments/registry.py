@@ -63,6 +63,8 @@ __all__ = [
 EXPERIMENT_MODULES: tuple[str, ...] = (
     "pluralign.workflows.experiments.value_of_information",
     "pluralign.workflows.experiments.best_ai_selection",
+    "pluralign.workflows.experiments.diversity_curve",
+    "pluralign.workflows.experiments.pluralistic_coverage",
 )
 
 Row = dict[str, Any]
