@@ -61,10 +61,11 @@ __all__ = [
 #: Modules that define experiments; imported (once, lazily) by :func:`names` and :func:`get`.
 #: Each calls :func:`register` at import time. The experiments of issue 5 are appended here.
 EXPERIMENT_MODULES: tuple[str, ...] = (
-    "pluralign.workflows.experiments.value_of_information",
+    "pluralign.workflows.experiments.personalization_vs_anonymity",
     "pluralign.workflows.experiments.best_ai_selection",
     "pluralign.workflows.experiments.diversity_curve",
     "pluralign.workflows.experiments.pluralistic_coverage",
+    "pluralign.workflows.experiments.value_of_information",
 )
 
 Row = dict[str, Any]
