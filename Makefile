@@ -28,9 +28,10 @@ browser:
 	      || echo "warning: could not install chromium; the browser test will fail under CI"; \
 	  else echo "note: chromium missing and not root; the browser test will be skipped outside CI"; fi; }
 
+# The main job: personalization vs anonymity on the bundled examples and random aligned
+# markets (quick grid), then the HTML report; prints a summary table and the report's path.
 demo: $(VENV)/.installed-core
-	$(VENV)/bin/pluralign analyze prosecutor
-	$(VENV)/bin/pluralign analyze match_mismatch
+	$(VENV)/bin/pluralign reproduce personalization_vs_anonymity --quick --out runs/demo
 
 test: $(VENV)/.installed-test browser
 	$(PY) -m pytest

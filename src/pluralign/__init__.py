@@ -7,7 +7,10 @@ The model (MODEL.md) lives in :mod:`pluralign.model`, the analyses in
 
 from importlib.metadata import PackageNotFoundError, version
 
+from pluralign.analysis.alignment import align, strong_alignment, weak_alignment
 from pluralign.analysis.benchmarks import benchmarks, monopoly, noinfo, opt
+from pluralign.analysis.equilibria import solve, verify
+from pluralign.analysis.guarantees import check_guarantee
 from pluralign.model.io import dump_market, load_market, save_market
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information, recommendation
@@ -20,6 +23,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
+    "align",
+    "check_guarantee",
+    "solve",
+    "strong_alignment",
+    "verify",
+    "weak_alignment",
     "Market",
     "MarketError",
     "MarketFileError",

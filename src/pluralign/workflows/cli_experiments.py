@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from pluralign.workflows.cli import BadInput, console, print_json
@@ -52,7 +53,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return "0" if abs(value) < 5e-10 else f"{value:.3g}"  # solver round-off shows as 0
     return str(value)
 
 
@@ -63,11 +64,19 @@ def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     columns: dict[str, None] = {}
     for r in rows:
         columns.update(dict.fromkeys(r))
-    for c in columns:
-        table.add_column(str(c), justify="right" if any(isinstance(r.get(c), (int, float)) for r in rows) else "left")
-    for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in columns))
-    console().print(table)
+    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    for k, c in enumerate(columns):
+        numeric = any(isinstance(r.get(c), (int, float)) for r in rows)
+        table.add_column(str(c), justify="right" if numeric else "left", no_wrap=True,
+                         min_width=max(len(row[k]) for row in cells))
+    for row in cells:
+        table.add_row(*row)
+    widths = [max([len(str(c))] + [len(row[k]) for row in cells]) for k, c in enumerate(columns)]
+    out = console()
+    needed = sum(w + 3 for w in widths) + 1  # cell padding and borders
+    if needed > out.width:
+        out = Console(highlight=False, width=needed)
+    out.print(table)
 
 
 def _duration(seconds: float) -> str:

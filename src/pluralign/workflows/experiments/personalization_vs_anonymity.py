@@ -173,7 +173,8 @@ def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
 
 
 def summary(rows: list[dict]) -> list[dict]:
-    """Per market kind and noise: mean ε, worst gaps, guarantee checks and uninformed shares."""
+    """Per market kind and noise η: mean ε, worst gaps over verified equilibria, the shares of
+    markets where guarantees A and C hold, and where "all uninformative" is an anonymous equilibrium ("silent")."""
     table = []
     for (market, noise), group in group_rows(rows, ["market", "noise"]).items():
         def share(key: str) -> float:
@@ -182,16 +183,15 @@ def summary(rows: list[dict]) -> list[dict]:
 
         table.append({
             "market": market,
-            "noise": noise,
-            "markets": len(group),
+            "η": noise,
+            "n": len(group),
             "max ε_j": mean_sem(r["max_epsilon"] for r in group)[0],
             "ε_S": mean_sem(r["strong_epsilon"] for r in group)[0],
-            "pers. worst gap": max((r["pers_max_gap"] for r in group if r["pers_max_gap"] is not None), default=None),
-            "anon. worst gap": max((r["anon_max_gap"] for r in group if r["anon_max_gap"] is not None), default=None),
+            "gap pers.": max((r["pers_max_gap"] for r in group if r["pers_max_gap"] is not None), default=None),
+            "gap anon.": max((r["anon_max_gap"] for r in group if r["anon_max_gap"] is not None), default=None),
             "A holds": share("a_holds"),
             "C holds": share("c_holds"),
-            "anon. uninformed": share("anon_uninformed"),
-            "pers. uninformed": share("pers_uninformed"),
+            "silent anon.": share("anon_uninformed"),
         })
     return table
 

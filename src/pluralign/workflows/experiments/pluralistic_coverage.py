@@ -84,7 +84,7 @@ def run(params: Params, seed: int) -> dict:
         "groups": market.n_users,
         "mean_epsilon": float(market.p @ eps),
         "max_epsilon": float(eps.max()),
-        "worst_group": market.users[int(np.argmax(eps))],
+        "worst_group": market.users[int(np.argmax(eps))] if not covered.all() else "",
         "uncovered": ",".join(u for u, c in zip(market.users, covered) if not c),
     }
     for name, e in zip(market.users, eps):
