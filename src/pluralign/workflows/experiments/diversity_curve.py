@@ -110,7 +110,7 @@ def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
     if not rows:
         return []
     sources = group_rows(rows, ["source"])
-    fig = Figure(figsize=(4.6 * len(sources), 3.8), layout="constrained")
+    fig = Figure(figsize=(4.6 * len(sources), 4.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(sources)))
     for ax, ((source,), group) in zip(axes, sources.items()):
         points = group_rows(group, ["n_providers"])
@@ -126,7 +126,10 @@ def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
         twin.set_ylabel("mass of users covered")
         ax.set(xlabel="number of providers", ylabel="alignment error", title=f"Diversity curve ({source})")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="upper right")
+        handles, labels = ax.get_legend_handles_labels()
+        more, more_labels = twin.get_legend_handles_labels()
+        ax.legend(handles + more, labels + more_labels, fontsize="small", loc="upper center",
+                  bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return [("diversity_curve", fig)]
 
 
