@@ -49,6 +49,16 @@ def _agg() -> None:
     matplotlib.use("Agg")
 
 
+def _check_execution(backend: str | None, workers: int | None, scheduler: str | None) -> None:
+    """Bad ``--backend``/``--workers``/``--scheduler`` combinations, as one-line input errors."""
+    if workers is not None and workers < 1:
+        raise BadInput(f"--workers must be at least 1, got {workers}")
+    if backend is not None and backend not in ("local", "serial", "dask"):
+        raise BadInput(f"--backend must be local, serial or dask, got {backend!r}")
+    if scheduler is not None and (backend or "dask") != "dask":  # no backend: the scheduler implies dask
+        raise BadInput("--scheduler is only used with --backend dask")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "—"
@@ -149,12 +159,7 @@ def register(app: typer.Typer) -> None:
         """Run an experiment over a grid × seeds; resumable: rerun the same command to continue."""
         from pluralign.workflows.sweep import SweepConfigError, SweepError, export, load_config, run_sweep
 
-        if workers is not None and workers < 1:
-            raise BadInput(f"--workers must be at least 1, got {workers}")
-        if backend is not None and backend not in ("local", "serial", "dask"):
-            raise BadInput(f"--backend must be local, serial or dask, got {backend!r}")
-        if scheduler is not None and (backend or "dask") != "dask":
-            raise BadInput("--scheduler is only used with --backend dask")
+        _check_execution(backend, workers, scheduler)
         if export_fmt is not None and export_fmt not in ("parquet", "csv"):
             raise BadInput(f"--export must be parquet or csv, got {export_fmt!r}")
         if export_fmt == "parquet":
@@ -209,12 +214,7 @@ def register(app: typer.Typer) -> None:
         from pluralign.workflows.reproduce import reproduce as run_reproduce
         from pluralign.workflows.sweep import SweepConfigError, SweepError
 
-        if workers is not None and workers < 1:
-            raise BadInput(f"--workers must be at least 1, got {workers}")
-        if backend not in ("local", "serial", "dask"):
-            raise BadInput(f"--backend must be local, serial or dask, got {backend!r}")
-        if scheduler is not None and backend != "dask":
-            raise BadInput("--scheduler is only used with --backend dask")
+        _check_execution(backend, workers, scheduler)
         for name in names:
             if name != "all" and name not in registry.names():
                 raise BadInput(f"unknown experiment {name!r} (known: {', '.join(registry.names())}, or all)")
