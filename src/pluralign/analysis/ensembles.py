@@ -66,6 +66,17 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
+def _fit_inputs(scores, target, loss: str, variant: str, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check the options and return ``scores`` as ``S[unit, model]`` and ``target`` as ``t[unit]``."""
+    _choice(loss, LOSSES, "loss")
+    _choice(variant, VARIANTS, "variant")
+    S = np.asarray(scores, dtype=float)
+    t = np.asarray(target, dtype=float).ravel()
+    if S.ndim != 2 or S.shape[0] != t.size:
+        raise ValueError(f"scores must be ({unit}, models) with {t.size} {unit}; got shape {S.shape}")
+    return S, t
+
+
 def loss_value(residual, loss: Loss) -> float:
     """``max|r|`` (linf), ``mean|r|`` (l1) or ``sqrt(mean r²)`` (l2) of a residual vector."""
     r = np.asarray(residual, dtype=float).ravel()
@@ -252,12 +263,7 @@ def fit_ensemble(
     takes ``"batched"``); L2 uses scipy's bounded least squares or projected gradient.
     """
     started = time.perf_counter()
-    _choice(loss, LOSSES, "loss")
-    _choice(variant, VARIANTS, "variant")
-    S = np.asarray(scores, dtype=float)
-    t = np.asarray(target, dtype=float).ravel()
-    if S.ndim != 2 or S.shape[0] != t.size:
-        raise ValueError(f"scores must be (items, models) with {t.size} items; got shape {S.shape}")
+    S, t = _fit_inputs(scores, target, loss, variant, "items")
     if t.size == 0:
         raise ValueError("no items to fit")
     if not (np.all(np.isfinite(S)) and np.all(np.isfinite(t))):
@@ -496,12 +502,7 @@ def coverage(
     when the size is K).
     """
     started = time.perf_counter()
-    _choice(loss, LOSSES, "loss")
-    _choice(variant, VARIANTS, "variant")
-    S = np.asarray(scores, dtype=float)
-    t = np.asarray(target, dtype=float).ravel()
-    if S.ndim != 2 or S.shape[0] != t.size:
-        raise ValueError(f"scores must be (rows, models) with {t.size} rows; got shape {S.shape}")
+    S, t = _fit_inputs(scores, target, loss, variant, "rows")
     K = S.shape[1]
     if K == 0:
         raise ValueError("no model columns to fit with")
