@@ -114,7 +114,7 @@ def bench_enumeration(n_states: int, n_providers: int, n_users: int) -> None:
 
 def _one_br(n_users: int, n_actions: int, queue) -> None:
     m = random_market(2, n_states=n_actions, n_actions=n_actions, n_users=n_users, n_providers=2, user_specific=True)
-    prof = Profile("anonymous", random_schemes(m.n_signals, m.n_signals, (2,), 3))
+    prof = Profile("anonymous", random_schemes(m.n_observations, m.n_observations, (2,), 3))
     t0 = time.perf_counter()
     br = anonymous_best_response(m, prof, 0, method="exact", max_users=64, max_signals=10**12)
     queue.put((time.perf_counter() - t0, br.lp_solves))

@@ -56,8 +56,8 @@ def test_reference_numbers(case):
 def test_opt_and_noinfo_second_way(case):
     """OPT = utility under full revelation; NOINFO = utility under no information (users.respond)."""
     m = case.market()
-    full = respond(m, Profile.uniform("anonymous", full_revelation(m.n_signals), 1, m.n_users))
-    none = respond(m, Profile.uniform("anonymous", no_information(m.n_signals), 1, m.n_users))
+    full = respond(m, Profile.uniform("anonymous", full_revelation(m.n_observations), 1, m.n_users))
+    none = respond(m, Profile.uniform("anonymous", no_information(m.n_observations), 1, m.n_users))
     np.testing.assert_allclose(full.utility, case.opt, atol=1e-12)
     np.testing.assert_allclose(none.utility, case.noinfo, atol=1e-12)
 

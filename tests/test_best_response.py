@@ -154,11 +154,11 @@ class Case:
 
 
 def ni(regime):
-    return lambda m: Profile.uniform(regime, no_information(m.n_signals), m.n_providers, m.n_users)
+    return lambda m: Profile.uniform(regime, no_information(m.n_observations), m.n_providers, m.n_users)
 
 
 def fr(regime):
-    return lambda m: Profile.uniform(regime, full_revelation(m.n_signals), m.n_providers, m.n_users)
+    return lambda m: Profile.uniform(regime, full_revelation(m.n_observations), m.n_providers, m.n_users)
 
 
 def biased_recs(regime):
@@ -341,7 +341,7 @@ def situations(draw):
     )
     regime = draw(st.sampled_from(["personalized", "anonymous"]))
     shape = (m.n_providers,) if regime == "anonymous" else (m.n_providers, m.n_users)
-    prof = Profile(regime, random_schemes(m.n_signals, 3, shape, seed + 1))
+    prof = Profile(regime, random_schemes(m.n_observations, 3, shape, seed + 1))
     rule = ResponseRule(
         provider_tie=draw(st.sampled_from(["lowest", "highest"])),
         action_tie=draw(st.sampled_from(["lowest", "highest", "recommended"])),
@@ -359,7 +359,7 @@ def test_best_response_is_between_current_and_every_sampled_deviation(sit, data)
     br = best_response(m, prof, i, rule=rule, mode=mode)
     assert br.value >= br.current - 1e-12
     assert br.bound >= br.value - 1e-7
-    n_x = m.n_signals
+    n_x = m.n_observations
     if prof.regime == "anonymous":
         cands = np.concatenate([random_schemes(n_x, n_x, (200,), seed + 2), partition_schemes(n_x)])
     else:

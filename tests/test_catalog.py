@@ -18,9 +18,9 @@ def test_bundled_names_and_errors():
 
 
 def test_generators_are_deterministic():
-    a = catalog.random_market(5, n_states=3, n_actions=2, n_users=4, n_providers=3, n_signals=2, user_specific=True)
-    b = catalog.random_market(5, n_states=3, n_actions=2, n_users=4, n_providers=3, n_signals=2, user_specific=True)
-    c = catalog.random_market(6, n_states=3, n_actions=2, n_users=4, n_providers=3, n_signals=2, user_specific=True)
+    a = catalog.random_market(5, n_states=3, n_actions=2, n_users=4, n_providers=3, n_observations=2, user_specific=True)
+    b = catalog.random_market(5, n_states=3, n_actions=2, n_users=4, n_providers=3, n_observations=2, user_specific=True)
+    c = catalog.random_market(6, n_states=3, n_actions=2, n_users=4, n_providers=3, n_observations=2, user_specific=True)
     assert a.equals(b) and not a.equals(c)
     assert a.P.shape == (2, 3) and np.isclose(a.P.sum(), 1.0)
 

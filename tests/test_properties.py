@@ -18,14 +18,14 @@ SETTINGS = settings(max_examples=40, deadline=None)
 def markets(draw, max_users=3, max_providers=2, observed=True):
     n_states = draw(st.integers(2, 4))
     n_actions = draw(st.integers(2, 4))
-    n_signals = None if observed or draw(st.booleans()) else draw(st.integers(2, 4))
+    n_observations = None if observed or draw(st.booleans()) else draw(st.integers(2, 4))
     return random_market(
         draw(st.integers(0, 10**6)),
         n_states=n_states,
         n_actions=n_actions,
         n_users=draw(st.integers(1, max_users)),
         n_providers=draw(st.integers(1, max_providers)),
-        n_signals=n_signals,
+        n_observations=n_observations,
         user_specific=draw(st.booleans()),
     )
 
@@ -39,7 +39,7 @@ def random_scheme(seed: int, n_x: int, n_s: int) -> np.ndarray:
 @SETTINGS
 @given(markets(observed=False), st.integers(0, 10**6), st.integers(1, 5))
 def test_values_between_noinfo_and_opt(m, seed, n_s):
-    sigma = random_scheme(seed, m.n_signals, n_s)
+    sigma = random_scheme(seed, m.n_observations, n_s)
     V = scheme_values(m.P, m.u, np.broadcast_to(sigma, (m.n_users,) + sigma.shape))
     assert np.all(noinfo(m) <= V + 1e-12)
     assert np.all(V <= opt(m) + 1e-12)
@@ -48,14 +48,14 @@ def test_values_between_noinfo_and_opt(m, seed, n_s):
 @SETTINGS
 @given(markets(observed=False))
 def test_full_revelation_gives_opt(m):
-    sigma = np.broadcast_to(full_revelation(m.n_signals), (m.n_users, m.n_signals, m.n_signals))
+    sigma = np.broadcast_to(full_revelation(m.n_observations), (m.n_users, m.n_observations, m.n_observations))
     np.testing.assert_allclose(scheme_values(m.P, m.u, sigma), opt(m), atol=1e-12)
 
 
 @SETTINGS
 @given(markets(observed=False), st.integers(0, 10**6), st.integers(1, 5), st.integers(1, 5))
 def test_garbling_never_raises_value(m, seed, n_s, n_t):
-    sigma = random_scheme(seed, m.n_signals, n_s)
+    sigma = random_scheme(seed, m.n_observations, n_s)
     G = random_scheme(seed + 1, n_s, n_t)
     stack = lambda s: np.broadcast_to(s, (m.n_users,) + s.shape)  # noqa: E731
     assert np.all(scheme_values(m.P, m.u, stack(sigma @ G)) <= scheme_values(m.P, m.u, stack(sigma)) + 1e-12)
@@ -64,7 +64,7 @@ def test_garbling_never_raises_value(m, seed, n_s, n_t):
 @SETTINGS
 @given(markets(observed=False), st.integers(0, 10**6), st.floats(0.0, 0.5))
 def test_constant_shift_moves_values_and_changes_no_choice(m, seed, c):
-    sigma = np.broadcast_to(random_scheme(seed, m.n_signals, 3), (m.n_users, m.n_signals, 3))
+    sigma = np.broadcast_to(random_scheme(seed, m.n_observations, 3), (m.n_users, m.n_observations, 3))
     base = m.u * 0.5
     shifted = base + c
     np.testing.assert_allclose(scheme_values(m.P, shifted, sigma), scheme_values(m.P, base, sigma) + c, atol=1e-12)

@@ -303,11 +303,11 @@ def _solve_T(market, provider, T, out: Outside, th: Thresholds, rule, *, relaxed
     if res.status in ("infeasible", "infeasible_or_unbounded"):
         return None, None
     res.require_optimal(f"anonymous best-response LP (attracted set {list(T)})")
-    return res.objective, clean_scheme(res.x, m.n_signals, S.shape[0])
+    return res.objective, clean_scheme(res.x, m.n_observations, S.shape[0])
 
 
 def _generic_candidates(market: Market, profile: Profile, provider: int) -> list[np.ndarray]:
-    n_x = market.n_signals
+    n_x = market.n_observations
     cands = [profile.scheme(provider), np.ones((n_x, 1)), np.eye(n_x)]
     cands += [profile.scheme(o) for o in range(market.n_providers) if o != provider]
     return cands
@@ -440,7 +440,7 @@ def anonymous_best_response(
         exact = True
         label = "exact: attracted sets x recommendation profiles"
     else:
-        n_x = m.n_signals
+        n_x = m.n_observations
         parts = (
             partition_schemes(n_x) if bell(n_x) <= max_partitions else random_partitions(n_x, max_partitions, seed)
         )

@@ -97,7 +97,7 @@ class Benchmarks:
                             "provider_utility": float(self.monopoly[i][j].provider_utility),
                             "scheme": {
                                 x: {a: float(self.monopoly[i][j].scheme[kx, ka]) for ka, a in enumerate(m.actions)}
-                                for kx, x in enumerate(m.signals)
+                                for kx, x in enumerate(m.observations)
                             },
                         }
                         for i in range(m.n_providers)

@@ -69,11 +69,11 @@ class PolicyTables:
 
 def policy_tables(market: Market) -> PolicyTables:
     """Both parties' expected utilities for every policy in the class (vectorized)."""
-    f = policy_class(market.n_signals, market.n_actions)  # [k, x]
+    f = policy_class(market.n_observations, market.n_actions)  # [k, x]
     # E[x, j, a] = Σ_y P[x,y] u[j,a,y]; value of f = Σ_x E[x, j, f(x)]
     Eu = np.einsum("xy,jay->xja", market.P, market.u)
     EU = np.einsum("xy,ijay->xija", market.P, market.U)
-    xs = np.arange(market.n_signals)
+    xs = np.arange(market.n_observations)
     user = Eu[xs[None, :], :, f].sum(axis=1).T  # [k, x, j] -> [j, k]
     provider = EU[xs[None, :], :, :, f].sum(axis=1).transpose(1, 2, 0)  # [k, x, i, j] -> [i, j, k]
     return PolicyTables(f, user, provider)

@@ -314,7 +314,7 @@ class PersuasionModels:
     def solve_all(self, provider: int, participation: np.ndarray, obey_margin: float) -> tuple[np.ndarray, np.ndarray]:
         """Every user's persuasion LP for ``provider``: ``(objective[j], x[j, x·n_a + a])``, NaN where infeasible."""
         m = self.market
-        n_u, n_x, n_a = m.n_users, m.n_signals, m.n_actions
+        n_u, n_x, n_a = m.n_users, m.n_observations, m.n_actions
         costs = np.einsum("xy,jay->jxa", m.P, m.U[provider]).reshape(n_u, -1)
         obj = np.full(n_u, np.nan)
         X = np.full((n_u, n_x * n_a), np.nan)
@@ -335,7 +335,7 @@ class PersuasionModels:
 
     def _solve_blocks(self, provider, costs, participation, margin, obj, X) -> list[int]:
         m = self.market
-        n_u, n_x, n_a = m.n_users, m.n_signals, m.n_actions
+        n_u, n_x, n_a = m.n_users, m.n_observations, m.n_actions
         n_col, n_row = n_x * n_a + 1, n_x + n_a * (n_a - 1) + 1
         key = ("blocks", provider, float(margin))
         hard = self._hard(float(margin))
@@ -405,7 +405,7 @@ def personalized_best_response(
     if margin < 0:
         raise ValueError(f"margin must be non-negative, got {margin}")
     m = market
-    n_u, n_x, n_a = m.n_users, m.n_signals, m.n_actions
+    n_u, n_x, n_a = m.n_users, m.n_observations, m.n_actions
     if models is None:
         models = PersuasionModels(m, backend)
     elif models.market is not m:
@@ -519,8 +519,8 @@ def best_response(
         raise ValueError(f"provider must be in 0..{market.n_providers - 1}, got {provider}")
     if profile.n_providers != market.n_providers:
         raise ValueError(f"profile has {profile.n_providers} providers, market has {market.n_providers}")
-    if profile.schemes.shape[-2] != market.n_signals:
-        raise ValueError(f"profile schemes have {profile.schemes.shape[-2]} rows, market has {market.n_signals} observations")
+    if profile.schemes.shape[-2] != market.n_observations:
+        raise ValueError(f"profile schemes have {profile.schemes.shape[-2]} rows, market has {market.n_observations} observations")
     if profile.regime == "personalized":
         return personalized_best_response(
             market, profile, provider, rule=rule, mode=mode, margin=margin, bound=bound, backend=backend, models=models,

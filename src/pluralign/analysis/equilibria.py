@@ -224,7 +224,7 @@ def policies_dict(market: Market, profile: Profile) -> dict:
         return {
             "summary": describe_scheme(market, sigma),
             "scheme": {
-                x: {f"s{k}": float(v) for k, v in enumerate(sigma[kx]) if v > 1e-12} for kx, x in enumerate(market.signals)
+                x: {f"s{k}": float(v) for k, v in enumerate(sigma[kx]) if v > 1e-12} for kx, x in enumerate(market.observations)
             },
         }
 
@@ -401,7 +401,7 @@ def start_profiles(
     """Named starting profiles: ``"uninformative"``, ``"favourite"`` (each provider's best
     response to an uninformative market), ``"full"`` (full revelation), ``"random"``
     (``n_random`` seeded random profiles), or given :class:`Profile` objects."""
-    n_x, k, m = market.n_signals, market.n_providers, market.n_users
+    n_x, k, m = market.n_observations, market.n_providers, market.n_users
     rng = np.random.default_rng(seed)
     out: list[tuple[str, Profile]] = []
     for idx, start in enumerate(starts):

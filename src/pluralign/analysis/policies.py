@@ -87,9 +87,9 @@ def recommendation_schemes(n_x: int, n_a: int) -> np.ndarray:
 def policy_class(market: Market, kind: PolicyClass = "partitions") -> np.ndarray:
     """The schemes of a finite policy class for ``market`` (see module docstring)."""
     if kind == "partitions":
-        return partition_schemes(market.n_signals)
+        return partition_schemes(market.n_observations)
     if kind == "recommendations":
-        return recommendation_schemes(market.n_signals, market.n_actions)
+        return recommendation_schemes(market.n_observations, market.n_actions)
     raise ValueError(f"policy class must be 'partitions' or 'recommendations', got {kind!r}")
 
 
@@ -119,10 +119,10 @@ def describe_scheme(market: Market, sigma: np.ndarray, digits: int = 3) -> str:
     if s.shape[1] == 1 or np.allclose(s, s[:1], atol=1e-9):
         return "no information"
     deterministic = np.all((s < 1e-9) | (s > 1 - 1e-9))
-    if deterministic and s.shape[1] == market.n_signals and np.all(s.sum(axis=0) > 1 - 1e-9):
+    if deterministic and s.shape[1] == market.n_observations and np.all(s.sum(axis=0) > 1 - 1e-9):
         return "full revelation"
     parts = []
-    for kx, x in enumerate(market.signals):
+    for kx, x in enumerate(market.observations):
         sent = [(k, v) for k, v in enumerate(s[kx]) if v > 1e-9]
         if len(sent) == 1:
             parts.append(f"{x}→s{sent[0][0]}")

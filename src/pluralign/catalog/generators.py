@@ -31,10 +31,10 @@ def _prior(rng: np.random.Generator, n: int, concentration: float) -> np.ndarray
     return p / p.sum()
 
 
-def _observation(rng: np.random.Generator, n_states: int, n_signals: int | None) -> np.ndarray | None:
-    if n_signals is None:
+def _observation(rng: np.random.Generator, n_states: int, n_observations: int | None) -> np.ndarray | None:
+    if n_observations is None:
         return None
-    obs = rng.dirichlet(np.ones(n_signals), size=n_states)
+    obs = rng.dirichlet(np.ones(n_observations), size=n_states)
     obs[:, -1] = 1.0 - obs[:, :-1].sum(axis=1)  # exact row sums
     return np.clip(obs, 0.0, 1.0)
 
@@ -46,19 +46,19 @@ def random_market(
     n_users: int = 2,
     n_providers: int = 2,
     *,
-    n_signals: int | None = None,
+    n_observations: int | None = None,
     user_specific: bool = False,
     prior_concentration: float = 1.0,
     name: str | None = None,
 ) -> Market:
     """A market with Dirichlet prior and masses and uniform [0, 1] utilities.
 
-    ``n_signals=None`` means providers observe the state; otherwise observations are
+    ``n_observations=None`` means providers observe the state; otherwise observations are
     drawn from a random ``P(x | y)``. ``user_specific`` makes providers' utilities depend on the user.
     """
     rng = np.random.default_rng(seed)
     prior = _prior(rng, n_states, prior_concentration)
-    observation = _observation(rng, n_states, n_signals)
+    observation = _observation(rng, n_states, n_observations)
     mass = _prior(rng, n_users, 1.0)
     u = rng.random((n_users, n_actions, n_states))
     shape = (n_providers, n_users, n_actions, n_states) if user_specific else (n_providers, n_actions, n_states)
@@ -95,7 +95,7 @@ def aligned_construction(
     common_weights: bool = False,
     user_specific: bool = False,
     sparsity: float = 0.0,
-    n_signals: int | None = None,
+    n_observations: int | None = None,
     name: str | None = None,
 ) -> AlignedConstruction:
     """Build ``u_j = Σ_i λ_ij U_i(j,·) + c_j + noise`` scaled into [0, 1]; see the module docstring.
@@ -107,7 +107,7 @@ def aligned_construction(
         raise ValueError(f"noise must be non-negative, got {noise}")
     rng = np.random.default_rng(seed)
     prior = _prior(rng, n_states, 1.0)
-    observation = _observation(rng, n_states, n_signals)
+    observation = _observation(rng, n_states, n_observations)
     mass = _prior(rng, n_users, 1.0)
     shape = (n_providers, n_users, n_actions, n_states) if user_specific else (n_providers, 1, n_actions, n_states)
     U = np.broadcast_to(rng.random(shape), (n_providers, n_users, n_actions, n_states))

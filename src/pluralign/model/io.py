@@ -163,7 +163,7 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
         U=U,
         name=name,
         states=states,
-        signals=signals,
+        observations=signals,
         actions=actions,
         users=users,
         providers=providers,
@@ -360,7 +360,7 @@ def market_to_dict(market: Market) -> dict:
     doc["states"] = list(market.states)
     doc["prior"] = [_num(v) for v in market.prior]
     if market.observation is not None:
-        doc["signals"] = list(market.signals)
+        doc["signals"] = list(market.observations)
         doc["observation"] = {y: [_num(v) for v in market.observation[k]] for k, y in enumerate(market.states)}
     doc["actions"] = list(market.actions)
     if market.normalize:

@@ -42,14 +42,14 @@ class Market:
     """An immutable finite market (MODEL.md §2). Build with :meth:`from_arrays` or load a file.
 
     Attributes mirror MODEL.md: ``P``, ``u``, ``U``, ``p`` (read-only arrays) and the
-    name tuples ``states``, ``signals``, ``actions``, ``users``, ``providers``.
+    name tuples ``states``, ``observations`` (the file's ``signals:``), ``actions``, ``users``, ``providers``.
     ``user_specific[i]`` says whether provider i's utility depends on the user
     (it decides how the market is written to a file).
     """
 
     name: str
     states: tuple[str, ...]
-    signals: tuple[str, ...]
+    observations: tuple[str, ...]
     actions: tuple[str, ...]
     users: tuple[str, ...]
     providers: tuple[str, ...]
@@ -83,7 +83,7 @@ class Market:
         observation=None,
         name: str = "market",
         states: Sequence[str] | None = None,
-        signals: Sequence[str] | None = None,
+        observations: Sequence[str] | None = None,
         actions: Sequence[str] | None = None,
         users: Sequence[str] | None = None,
         providers: Sequence[str] | None = None,
@@ -142,17 +142,17 @@ class Market:
         p = np.full(m, 1.0 / m) if p is None else np.asarray(p, dtype=float)
         names = dict(
             states=tuple(states) if states is not None else _default_names("y", n_y),
-            signals=(
-                tuple(signals)
-                if signals is not None
+            observations=(
+                tuple(observations)
+                if observations is not None
                 else (None if observation is None else _default_names("x", n_x))
             ),
             actions=tuple(actions) if actions is not None else _default_names("a", n_a),
             users=tuple(users) if users is not None else _default_names("user", m),
             providers=tuple(providers) if providers is not None else _default_names("provider", U.shape[0]),
         )
-        if names["signals"] is None:
-            names["signals"] = names["states"]
+        if names["observations"] is None:
+            names["observations"] = names["states"]
         check_arrays(prior=prior, observation=observation, p=p, u=u, U=U, normalize=normalize, **names)
         return cls(
             name=name,
@@ -173,7 +173,7 @@ class Market:
         return len(self.states)
 
     @property
-    def n_signals(self) -> int:
+    def n_observations(self) -> int:
         """Number of provider observations x (|X|)."""
         return self.P.shape[0]
 
@@ -214,7 +214,7 @@ class Market:
             U=self.U,
             name=self.name,
             states=self.states,
-            signals=self.signals if self.observation is not None else None,
+            observations=self.observations if self.observation is not None else None,
             actions=self.actions,
             users=self.users,
             providers=self.providers,
@@ -233,7 +233,7 @@ class Market:
             return False
         same_names = all(
             getattr(self, f) == getattr(other, f)
-            for f in ("name", "states", "signals", "actions", "users", "providers", "normalize", "description")
+            for f in ("name", "states", "observations", "actions", "users", "providers", "normalize", "description")
         )
         if not same_names:
             return False
@@ -246,7 +246,7 @@ class Market:
 
     def __repr__(self) -> str:
         return (
-            f"Market({self.name!r}: {self.n_states} states, {self.n_signals} observations, "
+            f"Market({self.name!r}: {self.n_states} states, {self.n_observations} observations, "
             f"{self.n_actions} actions, {self.n_users} users, {self.n_providers} providers)"
         )
 

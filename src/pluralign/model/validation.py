@@ -164,7 +164,7 @@ def check_arrays(
     u: np.ndarray,
     U: np.ndarray,
     states,
-    signals,
+    observations,
     actions,
     users,
     providers,
@@ -197,8 +197,8 @@ def check_arrays(
         if observation.ndim != 2 or observation.shape[0] != n_y:
             out.add(("observation",), f"expected shape ({n_y}, n_x), got {observation.shape}")
         else:
-            if len(signals) != observation.shape[1]:
-                out.add(("signals",), f"expected {observation.shape[1]} names, got {len(signals)}")
+            if len(observations) != observation.shape[1]:
+                out.add(("signals",), f"expected {observation.shape[1]} names, got {len(observations)}")
             _check_array_probs(observation, ("observation",), out, rows=True)
     if out:
         raise MarketError(out.problems)

@@ -107,7 +107,7 @@ def analyze(
 
 def _scheme_text(m: Market, scheme) -> str:
     parts = []
-    for kx, x in enumerate(m.signals):
+    for kx, x in enumerate(m.observations):
         recs = [f"{a} {scheme[kx, ka]:.3g}" for ka, a in enumerate(m.actions) if scheme[kx, ka] > 1e-9]
         parts.append(f"{x}: " + ", ".join(recs))
     return "; ".join(parts)

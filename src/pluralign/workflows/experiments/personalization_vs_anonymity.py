@@ -109,7 +109,7 @@ def _regime(market: Market, regime: str, seed: int, eps_users: np.ndarray, eps_s
         out["guarantee_holds"] = all(c.holds for c in checks)
     else:
         out["max_gap"] = out["agg_gap"] = out["guarantee_holds"] = None
-    silent = Profile.uniform(regime, no_information(market.n_signals), market.n_providers, market.n_users)
+    silent = Profile.uniform(regime, no_information(market.n_observations), market.n_providers, market.n_users)
     informative = bool(np.any(o - noinfo(market) > 1e-6))
     out["uninformed"] = bool(informative and verify(market, silent, rule=RULE).verified)
     return out
