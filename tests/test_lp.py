@@ -60,3 +60,15 @@ def test_bad_input():
         LinearProgram.build(c=[1, 2, 3], A=[[1, 2]], row_lower=[0], row_upper=[1])
     with pytest.raises(ValueError, match="unknown LP backend"):
         solve_lp(small_lp(), backend="gurobi")
+
+
+def test_mixed_integer_program_on_both_backends():
+    # max x0 + x1 s.t. 2x0 + 2x1 ≤ 3, x integer in [0, 5]: the LP optimum 1.5 rounds down to 1
+    lp = LinearProgram.build(c=[1, 1], A=[[2, 2]], row_lower=[-INF], row_upper=[3], col_upper=[5, 5], sense="max",
+                             integrality=[1, 1])
+    assert lp.is_mip
+    for backend in ("highs", "scipy"):
+        res = solve_lp(lp, backend=backend)
+        assert res.optimal and res.objective == pytest.approx(1.0) and res.row_dual is None
+    relaxed = LinearProgram.build(c=[1, 1], A=[[2, 2]], row_lower=[-INF], row_upper=[3], sense="max", integrality=[0, 0])
+    assert not relaxed.is_mip and solve_lp(relaxed).objective == pytest.approx(1.5)

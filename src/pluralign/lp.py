@@ -70,6 +70,7 @@ class LinearProgram:
     col_upper: np.ndarray
     sense: Sense = "min"
     offset: float = 0.0
+    integrality: np.ndarray | None = None  # 1 = integer column (a MILP), 0 = continuous; None = an LP
 
     @classmethod
     def build(
@@ -82,10 +83,12 @@ class LinearProgram:
         col_upper=None,
         sense: Sense = "min",
         offset: float = 0.0,
+        integrality=None,
     ) -> "LinearProgram":
         """Build from array-likes; ``A`` may be dense or any scipy sparse matrix.
 
-        Column bounds default to ``x ≥ 0``.
+        Column bounds default to ``x ≥ 0``. ``integrality[c] = 1`` makes column c integer
+        (a mixed-integer program: solved to a relative gap of 1e-9, no duals).
         """
         c = np.asarray(c, dtype=float).ravel()
         n = c.size
@@ -99,7 +102,15 @@ class LinearProgram:
         col_upper = np.full(n, INF) if col_upper is None else np.broadcast_to(np.asarray(col_upper, dtype=float), (n,)).copy()
         if sense not in ("min", "max"):
             raise ValueError(f"sense must be 'min' or 'max', got {sense!r}")
-        return cls(c, A, row_lower, row_upper, col_lower, col_upper, sense, float(offset))
+        if integrality is not None:
+            integrality = np.broadcast_to(np.asarray(integrality, dtype=np.int8), (n,)).copy()
+            if not integrality.any():
+                integrality = None
+        return cls(c, A, row_lower, row_upper, col_lower, col_upper, sense, float(offset), integrality)
+
+    @property
+    def is_mip(self) -> bool:
+        return self.integrality is not None
 
     @property
     def num_cols(self) -> int:
@@ -188,6 +199,9 @@ def _highs_lp(lp: LinearProgram):
     model.a_matrix_.index_ = A.indices.astype(np.int32)
     model.a_matrix_.value_ = A.data.astype(float)
     model.sense_ = highspy.ObjSense.kMaximize if lp.sense == "max" else highspy.ObjSense.kMinimize
+    if lp.integrality is not None:
+        kinds = {0: highspy.HighsVarType.kContinuous, 1: highspy.HighsVarType.kInteger}
+        model.integrality_ = [kinds[int(v)] for v in lp.integrality]
     return model
 
 
@@ -208,7 +222,7 @@ _HIGHS_STATUS = {
 }
 
 
-def _read_highs(h, backend: str, started: float) -> LPResult:
+def _read_highs(h, backend: str, started: float, mip: bool = False) -> LPResult:
     status_text = h.modelStatusToString(h.getModelStatus())
     status = _HIGHS_STATUS.get(status_text, status_text.lower())
     info = h.getInfo()
@@ -221,8 +235,8 @@ def _read_highs(h, backend: str, started: float) -> LPResult:
         "optimal",
         np.asarray(sol.col_value, dtype=float),
         float(info.objective_function_value),
-        np.asarray(sol.row_dual, dtype=float),
-        np.asarray(sol.col_dual, dtype=float),
+        None if mip else np.asarray(sol.row_dual, dtype=float),
+        None if mip else np.asarray(sol.col_dual, dtype=float),
         backend,
         iterations,
         seconds,
@@ -232,9 +246,12 @@ def _read_highs(h, backend: str, started: float) -> LPResult:
 def _solve_highs(lp: LinearProgram) -> LPResult:
     started = time.perf_counter()
     h = _new_highs()
+    if lp.is_mip:
+        h.setOptionValue("mip_rel_gap", 1e-9)
+        h.setOptionValue("mip_abs_gap", 1e-12)
     h.passModel(_highs_lp(lp))
     h.run()
-    return _read_highs(h, "highs", started)
+    return _read_highs(h, "highs", started, mip=lp.is_mip)
 
 
 # --------------------------------------------------------------------------- scipy
@@ -244,6 +261,8 @@ def _solve_scipy(lp: LinearProgram) -> LPResult:
     """Solve with scipy's ``linprog`` after converting to its (A_ub, A_eq) form."""
     from scipy.optimize import linprog
 
+    if lp.is_mip:
+        return _solve_scipy_milp(lp)
     started = time.perf_counter()
     sign = -1.0 if lp.sense == "max" else 1.0
     A = lp.A.tocsr()
@@ -286,6 +305,26 @@ def _solve_scipy(lp: LinearProgram) -> LPResult:
         int(res.nit),
         seconds,
     )
+
+
+def _solve_scipy_milp(lp: LinearProgram) -> LPResult:
+    """A mixed-integer program through :func:`scipy.optimize.milp` (no duals)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    started = time.perf_counter()
+    sign = -1.0 if lp.sense == "max" else 1.0
+    res = milp(
+        sign * lp.c,
+        constraints=[LinearConstraint(lp.A, lp.row_lower, lp.row_upper)] if lp.num_rows else None,
+        integrality=lp.integrality,
+        bounds=Bounds(lp.col_lower, lp.col_upper),
+        options={"mip_rel_gap": 1e-9},
+    )
+    seconds = time.perf_counter() - started
+    status = {0: "optimal", 2: "infeasible", 3: "unbounded"}.get(res.status, "error")
+    if status != "optimal":
+        return LPResult(status, None, float("nan"), None, None, "scipy", 0, seconds)
+    return LPResult("optimal", np.asarray(res.x, dtype=float), sign * float(res.fun) + lp.offset, None, None, "scipy", 0, seconds)
 
 
 def solve_lp(lp: LinearProgram, backend: Backend = "highs") -> LPResult:
