@@ -12,6 +12,7 @@ import pluralign.data as data
 from pluralign.analysis.alignment import weak_alignment
 from pluralign.analysis.ensembles import coverage_from_columns
 from pluralign.data import MissingExtra, anes_market, genre_personas, load_movielens, read_table, write_csv
+from pluralign.data.anes import scenario_of
 from pluralign.data.movielens import ML100K_GENRES
 
 # --------------------------------------------------------------------------- tables
@@ -223,3 +224,184 @@ def test_genre_personas_and_coverage(tmp_path):
     assert report.mean_error < np.mean([g.average_test_error for g in report])
     with pytest.raises(ValueError, match="min_user_ratings"):
         genre_personas(ml, min_user_ratings=1000)
+
+
+# --------------------------------------------------------------------------- ANES: many types, coarse states
+
+OLD_SELFLR_DESCRIPTION = (
+    "ANES 1996 (944 respondents, statsmodels.datasets.anes96). States: perceived positions of Clinton and Dole "
+    "on the 1-7 liberal-conservative scale; users: voters grouped by selfLR with linear utility around their ideal "
+    "points (extremely_liberal 1.00, liberal 2.00, slightly_liberal 3.00, moderate 4.00, slightly_conservative 5.00, "
+    "conservative 6.00, extremely_conservative 7.00)."
+)
+CROSS_COLS = {
+    # (selfLR, PID) cells: (2, 0) ×2, (4, 3), (6, 6) ×2, (6, 5); the (4, 3) voter sees both candidates at distance 1
+    "selfLR": [2, 2, 4, 6, 6, 6],
+    "PID": [0, 0, 3, 6, 6, 5],
+    "ClinLR": [3, 3, 3, 2, 3, 5],
+    "DoleLR": [6, 6, 5, 6, 6, 6],
+    "vote": [0, 0, 0, 1, 1, 1],
+}
+
+
+def _positions(market):
+    """(Clinton, Dole) positions parsed from the fine state names 'C3-D5' (independent of the module)."""
+    return np.array([[float(s[1]), float(s.split("-D")[1])] for s in market.states])
+
+
+def test_anes_cross_groups_and_scenarios_from_given_columns():
+    m = anes_market("selfLR_PID", data=CROSS_COLS)
+    assert m.users == (
+        "liberal/strong_democrat",
+        "moderate/independent",
+        "conservative/weak_republican",
+        "conservative/strong_republican",
+    )
+    assert m.p.tolist() == pytest.approx([2 / 6, 1 / 6, 1 / 6, 2 / 6])
+    assert m.n_states == 4  # fine states: C2-D6, C3-D5, C3-D6, C5-D6
+    c = anes_market("selfLR_PID", states="scenarios", data=CROSS_COLS)
+    # rows (C, D): (3, 6) ×3 and (5, 6) put Clinton nearer 4; (3, 5) and (2, 6) are tied; none is reversed
+    assert c.states == ("clinton_nearer_centre", "dole_nearer_or_tied")
+    assert c.prior.tolist() == pytest.approx([4 / 6, 2 / 6])
+    # the liberal (θ = 2) voting Clinton, Clinton nearer the centre: positions 3, 3, 3, 5 with equal weight
+    assert c.u[0, 0, 0] == pytest.approx(np.mean([1 - abs(2 - x) / 6 for x in (3, 3, 3, 5)]))
+    # the moderate is indifferent when tied: distance 1 in one row, 2 in the other
+    assert c.u[1, :, 1].tolist() == pytest.approx([0.75, 0.75])
+    assert c.providers[3] == "moderate_adviser" and c.U[3, :, 1, 0] == pytest.approx(1 - 2 / 6)  # Dole is always at 6
+    # usual order: who is nearer 4 (ties to Dole); Dole at or left of Clinton: reversed, wherever the centre is
+    assert scenario_of([3, 3, 2, 4, 3, 5, 4, 4], [6, 5, 6, 5, 4, 4, 4, 1]).tolist() == [0, 1, 1, 0, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="states"):
+        anes_market(data=CROSS_COLS, states="centre")
+    with pytest.raises(ValueError, match="partisanship"):
+        anes_market(data=CROSS_COLS, partisanship=1.5)
+
+
+def _anes_frame():
+    datasets = pytest.importorskip("statsmodels.datasets")
+    return datasets.anes96.load_pandas().data
+
+
+def test_anes96_cross_groups_coarse_states_by_hand():
+    """Masses, scenario shares and every group's coarse utility straight from the survey rows (pandas)."""
+    df = _anes_frame().copy()
+    from pluralign.data.anes import SCENARIOS
+
+    w = 0.3
+    m = anes_market("selfLR_PID", states="scenarios", partisanship=w)
+    cells = df.groupby(["selfLR", "PID"]).size()
+    assert m.n_users == len(cells) == 46  # 49 cells, 3 empty: no extreme liberal leans or is Republican
+    assert "extremely_liberal/strong_republican" not in m.users
+    assert m.p.tolist() == pytest.approx((cells / len(df)).tolist()) and m.p.sum() == pytest.approx(1.0)
+
+    def scenario(row):
+        if row.DoleLR <= row.ClinLR:
+            return "reversed"
+        return "clinton_nearer_centre" if abs(row.ClinLR - 4) < abs(row.DoleLR - 4) else "dole_nearer_or_tied"
+
+    df["scenario"] = df.apply(scenario, axis=1)
+    assert m.states == SCENARIOS
+    assert df.scenario.value_counts()[list(SCENARIOS)].tolist() == [348, 454, 142]
+    assert m.prior.tolist() == pytest.approx([348 / 944, 454 / 944, 142 / 944])
+    # group (θ, π): within a scenario, the mean over every respondent there (the perception prior) of the spatial
+    # utility of her perceived positions, then the loyalty term of the group's party identification
+    for (theta, pid), j in zip(cells.index, range(m.n_users)):
+        spatial = df.assign(c=1 - (theta - df.ClinLR).abs() / 6, d=1 - (theta - df.DoleLR).abs() / 6)
+        mean = spatial.groupby("scenario")[["c", "d"]].mean().loc[list(SCENARIOS)]
+        assert m.u[j, 0] == pytest.approx(((1 - w) * mean.c + w * (1 - pid / 6)).to_numpy(), abs=1e-12)
+        assert m.u[j, 1] == pytest.approx(((1 - w) * mean.d + w * pid / 6).to_numpy(), abs=1e-12)
+    # one by hand in full: slightly conservative independent Republicans, voting Dole when the order is reversed
+    j = m.users.index("slightly_conservative/independent_republican")
+    rows = df[(df.DoleLR <= df.ClinLR)]
+    assert m.u[j, 1, 2] == pytest.approx(0.7 * np.mean(1 - np.abs(5 - rows.DoleLR) / 6) + 0.3 * 4 / 6)
+    # advisers likewise: the liberal adviser (φ = 2) voting Clinton
+    lib = m.providers.index("liberal_adviser")
+    by_hand = df.assign(c=1 - (2 - df.ClinLR).abs() / 6).groupby("scenario").c.mean().loc[list(SCENARIOS)]
+    assert m.U[lib, 0, 0] == pytest.approx(by_hand.to_numpy(), abs=1e-12)
+    assert m.u.min() >= 0 and m.u.max() <= 1 and m.U.min() >= 0 and m.U.max() <= 1
+
+
+@pytest.mark.parametrize("utility", ["linear", "quadratic"])
+@pytest.mark.parametrize("partisanship", [0.0, 0.5])
+def test_anes96_coarse_utilities_are_prior_weighted_means_of_fine(utility, partisanship):
+    _anes_frame()
+    fine = anes_market("selfLR_PID", utility=utility, partisanship=partisanship)
+    coarse = anes_market("selfLR_PID", utility=utility, partisanship=partisanship, states="scenarios")
+    assert fine.n_states == 47 and coarse.n_states == 3 and fine.users == coarse.users
+    assert fine.p.tolist() == coarse.p.tolist()
+    positions = _positions(fine)
+    distance = np.abs(positions - 4)
+    usual = positions[:, 1] > positions[:, 0]
+    member = {
+        "clinton_nearer_centre": usual & (distance[:, 0] < distance[:, 1]),
+        "dole_nearer_or_tied": usual & (distance[:, 0] >= distance[:, 1]),
+        "reversed": ~usual,
+    }
+    for s, name in enumerate(coarse.states):
+        inside = member[name]
+        assert coarse.prior[s] == pytest.approx(fine.prior[inside].sum())
+        weights = fine.prior[inside] / fine.prior[inside].sum()
+        assert coarse.u[:, :, s] == pytest.approx(fine.u[:, :, inside] @ weights, abs=1e-12)  # every group
+        assert coarse.U[..., s] == pytest.approx(fine.U[..., inside] @ weights, abs=1e-12)  # every adviser
+    # full information is worth at least as much as knowing the scenario; for the extreme voters (who need only the
+    # candidates' order) exactly as much when their utility is spatial
+    opt_fine = (fine.prior * fine.u.max(axis=1)).sum(axis=1)
+    opt_coarse = (coarse.prior * coarse.u.max(axis=1)).sum(axis=1)
+    assert np.all(opt_coarse <= opt_fine + 1e-12) and np.any(opt_coarse < opt_fine - 1e-3)
+    if partisanship == 0:
+        extreme = np.array([name.startswith("extremely_") for name in fine.users])
+        assert extreme.sum() == 11 and opt_coarse[extreme] == pytest.approx(opt_fine[extreme], abs=1e-12)
+        # the scenario matters to every group: each votes differently in two of them
+        assert all(len(set(coarse.u[j].argmax(axis=0))) > 1 for j in range(coarse.n_users))
+        # the population's value of information kept by the scenarios (docs/alignment.md: 86%, 91%)
+        noinfo = (fine.prior * fine.u).sum(axis=2).max(axis=1)
+        kept = fine.p @ (opt_coarse - noinfo) / (fine.p @ (opt_fine - noinfo))
+        assert kept == pytest.approx(0.857 if utility == "linear" else 0.909, abs=1e-3)
+    # without party loyalty the 46 cells are only 7 distinct types (θ alone sets the utility); with it, 46
+    distinct = np.unique(coarse.u.reshape(coarse.n_users, -1).round(12), axis=0)
+    assert len(distinct) == (7 if partisanship == 0 else 46)
+
+
+def test_anes96_defaults_unchanged():
+    _anes_frame()
+    m = anes_market()
+    assert m.equals(anes_market("selfLR", utility="linear", states="pairs", partisanship=0.0))
+    assert m.description == OLD_SELFLR_DESCRIPTION
+    assert m.n_states == 47 and m.states[:2] == ("C1-D2", "C1-D3")
+    # fingerprints of the market as built before the options existed
+    assert float(m.u.sum()) == pytest.approx(409.8333333333333, abs=1e-9)
+    assert float(m.U.sum()) == pytest.approx(1951.8333333333335, abs=1e-9)
+    assert float(anes_market("PID", utility="quadratic").u.sum()) == pytest.approx(574.7990820229923, abs=1e-9)
+    assert anes_market("PID").users == (
+        "strong_democrat", "weak_democrat", "independent_democrat", "independent",
+        "independent_republican", "weak_republican", "strong_republican",
+    )
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_anes96_coarse_market_file_round_trip(tmp_path, suffix):
+    from pluralign.model.io import load_market, save_market
+
+    _anes_frame()
+    m = anes_market("selfLR_PID", states="scenarios", partisanship=0.5)
+    back = load_market(save_market(m, tmp_path / f"anes.{suffix}"))
+    assert back.equals(m)
+
+
+def test_anes_command_saves_the_coarse_market(capsys, tmp_path):
+    import json
+
+    import typer
+
+    from pluralign.model.io import load_market
+    from pluralign.workflows.cli import app, run
+
+    _anes_frame()
+    path = tmp_path / "anes_coarse.yaml"
+    argv = ["anes", "--grouping", "selfLR_PID", "--states", "scenarios", "--partisanship", "0.2", "--save-market", str(path), "--json"]
+    code = run(typer.main.get_command(app), argv)
+    captured = capsys.readouterr()
+    assert code == 0 and "wrote" in captured.err
+    assert len(json.loads(captured.out)["users"]) == 46
+    assert load_market(path).equals(anes_market("selfLR_PID", states="scenarios", partisanship=0.2))
+    code = run(typer.main.get_command(app), ["anes", "--states", "centre"])
+    assert code != 0 and "--states" in capsys.readouterr().err

@@ -32,12 +32,14 @@ def _market(spec: str):
     return resolve_market(spec)
 
 
-def _anes(grouping: str = "selfLR", utility: str = "linear"):
+def _anes(grouping: str = "selfLR", utility: str = "linear", states: str = "pairs", partisanship: float = 0.0):
     from pluralign.data import MissingExtra, anes_market
 
     try:
-        return anes_market(grouping, utility=utility)
+        return anes_market(grouping, utility=utility, states=states, partisanship=partisanship)
     except MissingExtra as exc:
+        raise BadInput(str(exc)) from None
+    except ValueError as exc:
         raise BadInput(str(exc)) from None
 
 
@@ -125,9 +127,15 @@ def align_command(
 
 
 def anes_command(
-    grouping: str = typer.Option("selfLR", "--grouping", help="Users: selfLR (self-placement) or PID (party id)."),
+    grouping: str = typer.Option(
+        "selfLR", "--grouping", help="Users: selfLR (self-placement), PID (party id) or selfLR_PID (one group per observed cell, up to 49)."
+    ),
     utility: str = typer.Option("linear", "--utility", help="Voter utility: linear or quadratic in the distance."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Also write the market to this file (.yaml or .json)."),
+    states: str = typer.Option(
+        "pairs", "--states", help="States: pairs (perceived positions, 47) or scenarios (3: the candidates' order, who is nearer the centre)."
+    ),
+    partisanship: float = typer.Option(0.0, "--partisanship", help="Weight (0-1) of party loyalty in voters' utility."),
+    save: Optional[Path] = typer.Option(None, "--save", "--save-market", help="Also write the market to this file (.yaml or .json)."),
     variant: str = typer.Option("cone", "--variant", help="Weights: cone or simplex."),
     offset: str = typer.Option("scalar", "--offset", help="Offset: scalar or state."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the shape of align --json)."),
@@ -135,9 +143,10 @@ def anes_command(
     """Build the ANES 1996 polling market (statsmodels' bundled survey) and report which voter groups are covered."""
     from pluralign.model.io import save_market
 
-    _choice(grouping, ("selfLR", "PID"), "--grouping")
+    _choice(grouping, ("selfLR", "PID", "selfLR_PID"), "--grouping")
     _choice(utility, ("linear", "quadratic"), "--utility")
-    market = _anes(grouping, utility)
+    _choice(states, ("pairs", "scenarios"), "--states")
+    market = _anes(grouping, utility, states, partisanship)
     if save is not None:
         save_market(market, save)
         typer.echo(f"wrote {save}", err=True)
