@@ -10,22 +10,34 @@ a market back; reading what was written gives an identical market.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from pluralign.model import documents, limits
+from pluralign.model.documents import DocumentError
 from pluralign.model.market import Market
+from pluralign.model.messages import choices, describe, escape, hint, show
 from pluralign.model.validation import (
     PROB_TOL,
     Collector,
+    MarketError,
     MarketFileError,
     Problem,
+    check_count,
     check_distribution,
+    check_name,
     check_names,
+    check_text,
     check_unit_number,
+    format_path,
     is_number,
+    key_part,
+    normalized_masses,
+    number,
 )
 
 __all__ = [
@@ -45,58 +57,26 @@ PROVIDER_FIELDS = ("name", "utility")
 # ---------------------------------------------------------------- reading
 
 
-def _line_map(text: str) -> dict[tuple, int]:
-    """Map each field path to its 1-based line, from the YAML node tree (JSON parses as YAML too)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[tuple, int] = {}
-
-    def walk(node, path: tuple) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                k = key.value if isinstance(key, yaml.ScalarNode) else str(key)
-                lines[path + (k,)] = key.start_mark.line + 1
-                walk(value, path + (k,))
-        elif isinstance(node, yaml.SequenceNode):
-            for idx, item in enumerate(node.value):
-                walk(item, path + (idx,))
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _parse_text(text: str, source: str, fmt: str) -> Any:
-    try:
-        if fmt == "json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise MarketFileError([Problem("", f"not valid JSON: {exc.msg}", source, exc.lineno)]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise MarketFileError([Problem("", f"not valid YAML: {reason}", source, line)]) from None
-
-
 def _format_of(path: Path) -> str:
     return "json" if path.suffix.lower() == ".json" else "yaml"
 
 
+def _document_error(exc: DocumentError, source: str) -> MarketFileError:
+    return MarketFileError([Problem(format_path(path), message, source, line) for path, message, line in exc.problems])
+
+
 def load_market(path: str | Path) -> Market:
-    """Read and validate a market file; raise :class:`MarketFileError` on any problem."""
+    """Read and validate a market file; raise :class:`MarketFileError` on any problem.
+
+    Files beyond ``limits.MAX_FILE_BYTES`` are refused before being read in full.
+    """
     path = Path(path)
+    source = escape(str(path), 200)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MarketFileError([Problem("", "no such file", str(path))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarketFileError([Problem("", f"cannot read file: {exc}", str(path))]) from None
-    return parse_market(text, source=str(path), fmt=_format_of(path), default_name=path.stem)
+        text = documents.read_text(path, limits.MAX_FILE_BYTES)
+    except DocumentError as exc:
+        raise _document_error(exc, source) from None
+    return parse_market(text, source=source, fmt=_format_of(path), default_name=escape(path.stem, 200))
 
 
 def validate_market_file(path: str | Path) -> list[Problem]:
@@ -109,39 +89,50 @@ def validate_market_file(path: str | Path) -> list[Problem]:
 
 
 def parse_market(text: str, source: str = "<market>", fmt: str = "yaml", default_name: str = "market") -> Market:
-    """Parse market text (``fmt`` is ``"yaml"`` or ``"json"``) into a validated :class:`Market`."""
-    data = _parse_text(text, source, fmt)
-    out = Collector(source, _line_map(text))
+    """Parse market text (``fmt`` is ``"yaml"`` or ``"json"``) into a validated :class:`Market`.
+
+    Raises :class:`MarketFileError` for any problem, each with its field path and line
+    (see :mod:`pluralign.model.documents` for what is refused before validation).
+    """
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise MarketFileError([Problem("", f"text too large: {len(text):,} characters (the limit is {limits.size_text(limits.MAX_FILE_BYTES)})", source)])
+    try:
+        data, lines = documents.parse(text, fmt)
+    except DocumentError as exc:
+        raise _document_error(exc, source) from None
+    out = Collector(source, lines)
     fields = _read_document(data, out, default_name)
     if out:
-        raise MarketFileError(out.problems)
-    return Market.from_arrays(**fields)
+        raise MarketFileError(out.problems, out.omitted)
+    try:
+        return Market.from_arrays(**fields)
+    except MarketError as exc:  # a rule the file checks missed: still a located, one-line error
+        raise MarketFileError([Problem(p.path, p.message, source, lines.root) for p in exc.problems]) from None
 
 
 def _read_document(data: Any, out: Collector, default_name: str) -> dict:
     if not isinstance(data, dict):
-        out.add((), "a market file must be a mapping with fields " + ", ".join(TOP_FIELDS))
+        out.add((), f"a market file must be a mapping with fields {', '.join(TOP_FIELDS)}, got {describe(data)}")
         return {}
     for key in data:
         if key not in TOP_FIELDS:
-            out.add((key,), f"unknown field; expected one of {', '.join(TOP_FIELDS)}")
+            out.add((key_part(key),), f"unknown field; expected one of {', '.join(TOP_FIELDS)}{hint(key, 'name') if not isinstance(key, str) else ''}")
     for key in ("states", "prior", "actions", "users", "providers"):
         if key not in data:
             out.add((), f"missing required field {key!r}")
 
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        out.add(("name",), f"expected a non-empty text, got {name!r}")
+    check_name(name, ("name",), out, "market name")
     description = data.get("description")
-    if description is not None and not isinstance(description, str):
-        out.add(("description",), "expected a text")
+    if description is not None:
+        check_text(description, ("description",), out, "the description")
     normalize = data.get("normalize", False)
     if not isinstance(normalize, bool):
-        out.add(("normalize",), f"expected true or false, got {normalize!r}")
+        out.add(("normalize",), f"expected true or false, got {describe(normalize)}{hint(normalize, 'boolean')}")
         normalize = False
 
-    states = check_names(data["states"], ("states",), out, "state") if "states" in data else None
-    actions = check_names(data["actions"], ("actions",), out, "action") if "actions" in data else None
+    states = check_names(data["states"], ("states",), out, "state", limits.MAX_STATES) if "states" in data else None
+    actions = check_names(data["actions"], ("actions",), out, "action", limits.MAX_ACTIONS) if "actions" in data else None
     n_y = len(states) if states else None
 
     prior = None
@@ -151,6 +142,8 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
             check_distribution(prior, ("prior",), out, "prior probabilities")
 
     signals, observation = _read_observation(data, out, states)
+    if not _size_ok(data, out, actions, n_y):
+        return {}
     users, masses, u = _read_users(data.get("users"), out, actions, n_y, normalize)
     providers, U, user_specific = _read_providers(data.get("providers"), out, actions, n_y, users)
     if out:
@@ -173,23 +166,47 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
     )
 
 
+def _size_ok(data: dict, out: Collector, actions, n_y) -> bool:
+    """Users and providers within their limits, and all utility entries within ``MAX_ENTRIES`` — before any is read."""
+    counts = {}
+    for field, limit in (("users", limits.MAX_USERS), ("providers", limits.MAX_PROVIDERS)):
+        items = data.get(field)
+        counts[field] = len(items) if isinstance(items, list) else 0
+        if not check_count(counts[field], limit, (field,), out, field):
+            return False
+    if actions and n_y:
+        entries = counts["users"] * len(actions) * n_y * (1 + counts["providers"])
+        if entries > limits.MAX_ENTRIES:
+            out.add((), (
+                f"market too large: {counts['users']:,} users × {len(actions):,} actions × {n_y:,} states × "
+                f"(1 + {counts['providers']:,} providers) = {entries:,} utility entries (the limit is {limits.MAX_ENTRIES:,})"
+            ))
+            return False
+    return True
+
+
+def _unit_row_fast(values: list) -> bool:
+    """True when every entry is an int or float in [0, 1] (checked with numpy; the common case)."""
+    if not all(type(v) is float or type(v) is int for v in values):
+        return False
+    try:
+        arr = np.array(values, dtype=float)
+    except OverflowError:
+        return False
+    return bool(np.all((arr >= 0.0) & (arr <= 1.0)))
+
+
 def _read_vector(values: Any, path: tuple, out: Collector, n: int | None, per: str, what: str) -> list | None:
     if not isinstance(values, list):
-        out.add(path, f"expected a list of numbers ({per}), got {_kind(values)}")
+        out.add(path, f"expected a list of numbers ({per}), got {describe(values)}")
         return None
     if n is not None and len(values) != n:
         out.add(path, f"expected {n} values ({per}), got {len(values)}")
         return None
+    if _unit_row_fast(values):
+        return values
     ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])
     return values if ok else None
-
-
-def _kind(v: Any) -> str:
-    if isinstance(v, dict):
-        return "a mapping"
-    if isinstance(v, str):
-        return f"the text {v!r}"
-    return type(v).__name__ if v is not None else "nothing"
 
 
 def _read_observation(data: dict, out: Collector, states: list[str] | None):
@@ -201,10 +218,10 @@ def _read_observation(data: dict, out: Collector, states: list[str] | None):
         present = "signals" if has_signals else "observation"
         out.add((present,), f"'{present}' needs '{missing}' as well (or remove both: providers then observe the state)")
         return None, None
-    signals = check_names(data["signals"], ("signals",), out, "signal")
+    signals = check_names(data["signals"], ("signals",), out, "signal", limits.MAX_SIGNALS)
     table = data["observation"]
     if not isinstance(table, dict):
-        out.add(("observation",), f"expected a mapping from each state to P(signal | state), got {_kind(table)}")
+        out.add(("observation",), f"expected a mapping from each state to P(signal | state), got {describe(table)}")
         return None, None
     if states is None or signals is None:
         return None, None
@@ -221,18 +238,21 @@ def _read_observation(data: dict, out: Collector, states: list[str] | None):
 
 
 def _check_keys(table: dict, expected: list[str], path: tuple, out: Collector, what: str) -> None:
+    """Keys of ``table`` are exactly ``expected`` (set lookups: linear in the table's size)."""
+    known = set(expected)
     for key in table:
-        if key not in expected:
-            out.add(path + (key,), f"unknown {what} {key!r}; expected one of {', '.join(map(str, expected))}")
-    for key in expected:
-        if key not in table:
-            out.add(path, f"missing {what} {key!r}")
+        if not isinstance(key, str) or key not in known:
+            extra = hint(key, "name") if not isinstance(key, str) else ""
+            out.add(path + (key_part(key),), f"unknown {what} {show(key)}{extra}; expected one of {choices(expected)}")
+    missing = [key for key in expected if key not in table]
+    for key in missing:
+        out.add(path, f"missing {what} {show(key)}")
 
 
 def _read_table(table: Any, path: tuple, out: Collector, actions: list[str] | None, n_y: int | None) -> np.ndarray | None:
     """A utility table: one row per action, one value in [0, 1] per state."""
     if not isinstance(table, dict):
-        out.add(path, f"expected a table (one row per action), got {_kind(table)}")
+        out.add(path, f"expected a table (one row per action), got {describe(table)}")
         return None
     if actions is None:
         return None
@@ -250,7 +270,7 @@ def _read_named_list(items: Any, field: str, out: Collector, allowed: tuple) -> 
     if items is None:
         return []
     if not isinstance(items, list):
-        out.add((field,), f"expected a list of {field}, got {_kind(items)}")
+        out.add((field,), f"expected a list of {field}, got {describe(items)}")
         return []
     if not items:
         out.add((field,), f"expected at least one entry in {field}, got an empty list")
@@ -259,17 +279,19 @@ def _read_named_list(items: Any, field: str, out: Collector, allowed: tuple) -> 
     names: set[str] = set()
     for k, item in enumerate(items):
         if not isinstance(item, dict):
-            out.add((field, k), f"expected a mapping with fields {', '.join(allowed)}, got {_kind(item)}")
+            out.add((field, k), f"expected a mapping with fields {', '.join(allowed)}, got {describe(item)}")
             continue
         for key in item:
             if key not in allowed:
-                out.add((field, k, key), f"unknown field; expected one of {', '.join(allowed)}")
-        nm = item.get("name")
-        if not isinstance(nm, str) or not nm.strip():
-            out.add((field, k, "name") if "name" in item else (field, k), f"expected a non-empty name, got {nm!r}" if "name" in item else "missing required field 'name'")
+                out.add((field, k, key_part(key)), f"unknown field; expected one of {', '.join(allowed)}")
+        if "name" not in item:
+            out.add((field, k), "missing required field 'name'")
+            continue
+        nm = item["name"]
+        if not check_name(nm, (field, k, "name"), out, f"{field[:-1]} name"):
             continue
         if nm in names:
-            out.add((field, k, "name"), f"duplicate {field[:-1]} name {nm!r}")
+            out.add((field, k, "name"), f"duplicate {field[:-1]} name {show(nm)}")
         names.add(nm)
         good.append((k, item))
     return good
@@ -283,21 +305,30 @@ def _read_users(items: Any, out: Collector, actions, n_y, normalize: bool):
         mass = item.get("mass")
         if "mass" not in item:
             out.add(("users", k), "missing required field 'mass'")
-        elif not is_number(mass) or not np.isfinite(float(mass)) or float(mass) <= 0:
-            out.add(("users", k, "mass"), f"mass must be a positive number, got {mass!r}")
-        elif not normalize and float(mass) > 1:
-            out.add(("users", k, "mass"), f"mass must be at most 1 (or set 'normalize: true'), got {mass!r}")
+        elif not is_number(mass):
+            out.add(("users", k, "mass"), f"mass must be a positive number, got {describe(mass)}{hint(mass, 'number')}")
+        elif number(mass) <= 0 or math.isnan(number(mass)):
+            out.add(("users", k, "mass"), f"mass must be a positive number, got {show(mass)}")
+        elif not math.isfinite(number(mass)):
+            out.add(("users", k, "mass"), f"mass must be a finite number, got {show(mass)}")
+        elif not normalize and number(mass) > 1:
+            out.add(("users", k, "mass"), f"mass must be at most 1 (or set 'normalize: true'), got {show(mass)}")
         masses.append(mass)
         if "utility" not in item:
             out.add(("users", k), "missing required field 'utility'")
             tables.append(None)
         else:
             tables.append(_read_table(item["utility"], ("users", k, "utility"), out, actions, n_y))
-    masses_ok = bool(masses) and all(is_number(v) and np.isfinite(float(v)) and float(v) > 0 for v in masses)
+    masses_ok = bool(masses) and all(is_number(v) and math.isfinite(number(v)) and number(v) > 0 for v in masses)
     if masses_ok and not normalize:
-        total = float(sum(float(v) for v in masses))
+        total = math.fsum(number(v) for v in masses)
         if abs(total - 1.0) > PROB_TOL:
             out.add(("users",), f"user masses must sum to 1, got {total:.12g} (or set 'normalize: true')")
+    elif masses_ok and len(masses) == len(entries):
+        shares = normalized_masses(np.array([number(v) for v in masses]))
+        for (k, _), share, mass in zip(entries, shares, masses):
+            if share <= 0:
+                out.add(("users", k, "mass"), f"mass {show(mass)} is too small next to the largest mass: it would normalize to 0")
     if not entries or any(t is None for t in tables):
         return names, masses, None
     return names, masses, np.stack(tables)

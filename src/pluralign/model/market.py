@@ -11,6 +11,11 @@ plus the names that live at the edges (files, CLI, reports). The prior is stored
 as ``prior[y]`` and ``observation[y, x] = P(x | y)`` so that a market file is
 written back exactly as it was read; ``P[x, y] = prior[y] · observation[y, x]``.
 
+Computations use ``P`` and ``p``: there, sums that were within tolerance of 1 are
+rescaled so that their exact sum is 1 (``prior``, each observation row, the masses),
+and ``normalize=True`` masses are rescaled without overflow. ``P`` is built on first
+use (dense ``|X| × |Y|``), so reading a market never allocates it.
+
 >>> import numpy as np
 >>> m = Market.from_arrays(P=np.diag([0.5, 0.5]), u=[[[1, 0], [0, 1]]], U=[[[[1, 0], [0, 1]]]])
 >>> m.n_states, m.n_actions, m.n_users, m.n_providers
@@ -19,7 +24,8 @@ written back exactly as it was read; ``P[x, y] = prior[y] · observation[y, x]``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -61,14 +67,23 @@ class Market:
     user_specific: tuple[bool, ...]
     normalize: bool = False
     description: str | None = None
-    P: np.ndarray = field(init=False, repr=False)
-    p: np.ndarray = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        obs = np.eye(len(self.states)) if self.observation is None else self.observation
-        object.__setattr__(self, "P", _frozen(obs.T * self.prior[None, :]))
-        p = self.mass / self.mass.sum() if self.normalize else self.mass
-        object.__setattr__(self, "p", _frozen(p))
+    @cached_property
+    def P(self) -> np.ndarray:
+        """Joint prior ``P[x, y]`` (read-only), from the exactly renormalized prior and observation rows."""
+        from pluralign.model.validation import exact_distribution
+
+        prior = exact_distribution(self.prior)
+        if self.observation is None:
+            return _frozen(np.diag(prior))
+        return _frozen(exact_distribution(self.observation).T * prior[None, :])
+
+    @cached_property
+    def p(self) -> np.ndarray:
+        """Population masses used in computations (read-only): normalized, summing to exactly 1."""
+        from pluralign.model.validation import exact_distribution, normalized_masses
+
+        return _frozen(exact_distribution(normalized_masses(self.mass) if self.normalize else self.mass))
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -175,7 +190,7 @@ class Market:
     @property
     def n_observations(self) -> int:
         """Number of provider observations x (|X|)."""
-        return self.P.shape[0]
+        return len(self.states) if self.observation is None else self.observation.shape[1]
 
     @property
     def n_actions(self) -> int:
