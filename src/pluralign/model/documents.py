@@ -289,7 +289,7 @@ _SKIP = object()  # a refused or duplicate key: its value is read but not kept
 
 
 class _Frame:
-    __slots__ = ("is_map", "obj", "path", "items", "line", "key", "size", "anchor")
+    __slots__ = ("is_map", "obj", "path", "items", "line", "key", "keep", "size", "anchor")
 
     def __init__(self, is_map: bool, path: tuple, line: int, anchor: str | None):
         self.is_map = is_map
@@ -297,6 +297,7 @@ class _Frame:
         self.items: Any = {} if is_map else array("i")
         self.path, self.line, self.anchor = path, line, anchor
         self.key: Any = _NO_KEY
+        self.keep = True  # False after a duplicate key: its value is read, then dropped
         self.size = 1
 
     def child_path(self) -> tuple:
@@ -328,7 +329,8 @@ class _YamlBuilder:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             reason = exc.problem or exc.context or "syntax error"
-            raise _fail(f"not valid YAML: {escape(reason)}", mark.line + 1 if mark else None) from None
+            message = _too_deep(self.max_depth) if "nesting depth" in reason else f"not valid YAML: {escape(reason)}"
+            raise _fail(message, mark.line + 1 if mark else None) from None
         except yaml.YAMLError as exc:
             raise _fail(f"not valid YAML: {escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}") from None
         finally:
@@ -403,14 +405,14 @@ class _YamlBuilder:
             parent.obj.append(value)
             return
         if parent.key is not _NO_KEY:
-            if parent.key is not _SKIP:
+            if parent.key is not _SKIP and parent.keep:
                 parent.obj[parent.key] = value
-            parent.key = _NO_KEY
+            parent.key, parent.keep = _NO_KEY, True
             return
         parent.key = self._key(parent, value, line, ev)
 
     def _key(self, parent: _Frame, key: Any, line: int, ev) -> Any:
-        if isinstance(ev, ScalarEvent) and key == "<<" and ev.style is None and ev.tag is None:
+        if isinstance(ev, ScalarEvent) and key == "<<" and ev.tag is None and ev.implicit[0]:
             self.problems.append((parent.path, "YAML merge keys (<<) are not supported; write the fields out", line))
             return _SKIP
         if isinstance(key, (list, dict)):
@@ -419,7 +421,8 @@ class _YamlBuilder:
         first = parent.items.get(key)
         if first is not None:
             self.problems.append(((*parent.path, key), _duplicate(key, first, line), line))
-            return _SKIP
+            parent.keep = False
+            return key
         parent.items[key] = line
         return key
 

@@ -12,7 +12,8 @@ Documents (market files and sweep configs):
 * ``MAX_INT_CHARS``   characters in one integer literal (400: any integer beyond float range
   already has 310 digits, so longer ones are reported as too large, never converted);
 * ``MAX_VALUES``      values in a document once YAML aliases are expanded (50 million;
-  without aliases a file within ``MAX_FILE_BYTES`` never reaches it);
+  without aliases a file within ``MAX_FILE_BYTES`` never reaches it; 1 million,
+  ``MAX_CONFIG_VALUES``, for a sweep config);
 * ``MAX_PROBLEMS``    problems listed in full (1,000); further ones are counted.
 
 Markets:
@@ -32,6 +33,7 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_INT_CHARS = 400
 MAX_VALUES = 50_000_000
+MAX_CONFIG_VALUES = 1_000_000
 MAX_PROBLEMS = 1000
 
 MAX_STATES = 5000

@@ -140,7 +140,8 @@ def hint(v: Any, expected: str) -> str:
             if not math.isfinite(value):
                 return ""
             if "e" in text.lower() and "." not in text:
-                return f" (YAML reads {text} as text: an exponent needs a dot before it, as in 7.0e-1; write {value!r})"
+                mantissa, _, exponent = text.lower().partition("e")
+                return f" (YAML reads {text} as text: write {mantissa}.0e{exponent} or {value!r})"
             return f" (a number in quotes is text; write {value!r} without quotes)"
         frac = _FRACTION_TEXT.match(text)
         if frac and int(frac.group(2)) != 0 and len(text) < 40:

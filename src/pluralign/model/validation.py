@@ -115,6 +115,8 @@ def format_path(path: tuple) -> str:
     List indices print as ``[1]``; a key that is not a text as ``.1`` (:class:`Key`);
     a key with spaces, dots or unprintable characters quoted and cut (``.'a b'``).
     """
+    if len(path) > 12:  # a path into deep nesting: its start and end
+        return f"{format_path(path[:5])}…({len(path) - 8} more levels)…{format_path(path[-3:])}"
     out = ""
     for part in path:
         if isinstance(part, int) and not isinstance(part, bool):
