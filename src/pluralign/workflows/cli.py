@@ -8,6 +8,7 @@ traceback unless ``PLURALIGN_DEBUG=1`` is set.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -39,6 +40,33 @@ def fail(message: str) -> None:
     raise BadInput(message)
 
 
+def check_number(option: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 integer: bool = False, high_open: bool = False) -> Any:
+    """``value`` of ``--option``, or a one-line :class:`BadInput` (exit 2): finite, in range, bounded.
+
+    ``integer=True`` also requires an int; the range is ``[low, high]`` (``[low, high)``
+    with ``high_open``); ``None`` (an option left out) passes. For example
+    ``check_number("--tol", tol, low=0, high=1)``, ``check_number("--seed", seed, low=0,
+    high=SEED_MAX, integer=True)``.
+    """
+    from pluralign.model.messages import show
+
+    if value is None:
+        return value
+    if integer and (not isinstance(value, int) or isinstance(value, bool)):
+        fail(f"{option} must be an integer, got {show(value)}")
+    if not integer and not math.isfinite(value):
+        fail(f"{option} must be a finite number, got {show(value)}")
+    if low is not None and value < low:
+        fail(f"{option} must be at least {low:,}, got {show(value)}")
+    if high is not None and (value >= high if high_open else value > high):
+        fail(f"{option} must be {'below' if high_open else 'at most'} {high:,}, got {show(value)}")
+    return value
+
+
+SEED_MAX = 2**63 - 1  # seeds are stored as SQLite integers
+
+
 def console() -> Console:
     return Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
 
@@ -49,12 +77,20 @@ def resolve_market(spec: str) -> Market:
     from pluralign.model.io import load_market
 
     path = Path(spec)
-    if path.exists():
+    if _exists(path):
         return load_market(path)
     if spec in catalog.names():
         return catalog.load(spec)
     fail(f"{spec}: no such file, and no bundled market of that name (bundled: {', '.join(catalog.names())})")
     raise AssertionError  # unreachable
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, with a name too long for the system counted as missing."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def print_json(data: Any) -> None:
@@ -77,8 +113,7 @@ def analyze(
     """Benchmarks per user: OPT, NOINFO, and each provider's monopoly persuasion."""
     from pluralign.analysis.benchmarks import benchmarks
 
-    if margin < 0:
-        fail(f"--margin must be non-negative, got {margin}")
+    check_number("--margin", margin, low=0, high=1)
     m = resolve_market(market)
     result = benchmarks(m, margin=margin)
     if as_json:
@@ -122,20 +157,28 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Check a market file and report every problem found (exit 2 if there are any)."""
-    from pluralign.model.io import validate_market_file
+    from pluralign.model.io import load_market
+    from pluralign.model.messages import escape
+    from pluralign.model.validation import MarketFileError
 
     path = Path(market)
-    if not path.exists():
+    if not _exists(path):
         fail(f"{market}: no such file")
-    problems = validate_market_file(path)
+    try:
+        load_market(path)
+        problems, omitted = [], 0
+    except MarketFileError as exc:
+        problems, omitted = exc.problems, exc.omitted
+    total = len(problems) + omitted
     if as_json:
-        print_json({"file": str(path), "valid": not problems, "problems": [
+        print_json({"file": escape(str(path)), "valid": not problems, "problems": [
             {"path": p.path, "line": p.line, "message": p.message} for p in problems
-        ]})
+        ], "more_problems": omitted})
     elif problems:
         for p in problems:
             typer.echo(str(p), err=True)
-        typer.echo(f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", err=True)
+        more = f" ({omitted:,} not listed)" if omitted else ""
+        typer.echo(escape(f"{path}: {total:,} problem{'s' if total > 1 else ''}{more}"), err=True)
     else:
         typer.echo(f"{path}: valid market")
     if problems:
@@ -158,15 +201,22 @@ for _module in ("pluralign.workflows.cli_alignment", "pluralign.workflows.cli_eq
 # --------------------------------------------------------------------------- entry point
 
 
+def one_line(text: str) -> str:
+    """A message on one printable line: control characters and unpaired surrogates escaped, cut at 1,000."""
+    from pluralign.model.messages import escape
+
+    return escape(text)
+
+
 def run(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
     """Run a Typer app, turning input problems into one line and exit status 2."""
     try:
         code = entry(args=argv, standalone_mode=False, prog_name="pluralign")
     except BadInput as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         return EXIT_BAD_INPUT
     except MarketError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(str(exc))}", err=True)
         return EXIT_BAD_INPUT
     except typer.Exit as exc:
         return exc.exit_code
@@ -177,11 +227,11 @@ def run(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message()
             if message:
-                typer.echo(f"error: {message}", err=True)
+                typer.echo(f"error: {one_line(message)}", err=True)
             return exc.exit_code if exc.exit_code else EXIT_BAD_INPUT
         if os.environ.get("PLURALIGN_DEBUG"):
             raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set PLURALIGN_DEBUG=1 for a traceback)", err=True)
+        typer.echo(f"internal error: {type(exc).__name__}: {one_line(str(exc))} (set PLURALIGN_DEBUG=1 for a traceback)", err=True)
         return 1
     return code if isinstance(code, int) else 0
 

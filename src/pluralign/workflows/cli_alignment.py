@@ -14,7 +14,9 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from pluralign.workflows.cli import BadInput, console, fmt, print_json, resolve_market
+from pluralign.workflows.cli import SEED_MAX, BadInput, check_number, console, fmt, print_json, resolve_market
+
+MAX_ROWS = 1_000_000  # --limit: rows shown in a table
 
 ANES_NAME = "anes96"
 
@@ -123,6 +125,7 @@ def align_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Weak Market Alignment ε_j of every user (with covering providers) and Strong Market Alignment ε_S."""
+    check_number("--limit", limit, low=1, high=MAX_ROWS, integer=True)
     _align_and_print(_market(market), variant, offset, method, as_json, limit)
 
 
@@ -146,6 +149,7 @@ def anes_command(
     _choice(grouping, ("selfLR", "PID", "selfLR_PID"), "--grouping")
     _choice(utility, ("linear", "quadratic"), "--utility")
     _choice(states, ("pairs", "scenarios"), "--states")
+    check_number("--partisanship", partisanship, low=0, high=1)
     market = _anes(grouping, utility, states, partisanship)
     if save is not None:
         save_market(market, save)
@@ -219,10 +223,10 @@ def coverage_command(
 
     _choice(loss, LOSSES, "--loss")
     _choice(variant, VARIANTS, "--variant")
-    if not 0 <= test_fraction < 1:
-        raise BadInput(f"--test-fraction must be in [0, 1); got {test_fraction}")
-    if subsets < 1:
-        raise BadInput(f"--subsets must be at least 1; got {subsets}")
+    check_number("--test-fraction", test_fraction, low=0, high=1, high_open=True)
+    check_number("--subsets", subsets, low=1, high=10_000, integer=True)
+    check_number("--seed", seed, low=0, high=SEED_MAX, integer=True)
+    check_number("--limit", limit, low=1, high=MAX_ROWS, integer=True)
     if (scores is None) == (market is None):
         raise BadInput("give either a SCORES file or --market MARKET")
     if market is not None:
@@ -280,6 +284,9 @@ def movielens_command(
     """Turn a MovieLens folder into a scores table: target users' ratings and genre-fan persona models."""
     from pluralign.data import genre_personas, load_movielens, write_csv
 
+    check_number("--seed", seed, low=0, high=SEED_MAX, integer=True)
+    check_number("--min-ratings", min_ratings, low=0, high=10**9, integer=True)
+    check_number("--max-users", max_users, low=1, high=10**9, integer=True)
     try:
         ml = load_movielens(folder)
         table = genre_personas(ml, seed=seed, min_user_ratings=min_ratings, max_targets=max_users)

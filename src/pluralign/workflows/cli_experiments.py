@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pluralign.workflows.cli import BadInput, console, print_json
+from pluralign.workflows.cli import BadInput, check_number, console, print_json
 
 EXIT_FAILED_TASKS = 1
 EXIT_INTERRUPTED = 130
@@ -51,8 +51,9 @@ def _agg() -> None:
 
 def _check_execution(backend: str | None, workers: int | None, scheduler: str | None) -> None:
     """Bad ``--backend``/``--workers``/``--scheduler`` combinations, as one-line input errors."""
-    if workers is not None and workers < 1:
-        raise BadInput(f"--workers must be at least 1, got {workers}")
+    from pluralign.workflows.sweeps.config import MAX_WORKERS
+
+    check_number("--workers", workers, low=1, high=MAX_WORKERS, integer=True)
     if backend is not None and backend not in ("local", "serial", "dask"):
         raise BadInput(f"--backend must be local, serial or dask, got {backend!r}")
     if scheduler is not None and (backend or "dask") != "dask":  # no backend: the scheduler implies dask
