@@ -1,4 +1,4 @@
-"""Provider best responses (MODEL.md §8): LP builders, hand-checked numbers, tie rules, size guard, properties."""
+"""Provider best responses (docs/model.md §8): LP builders, hand-checked numbers, tie rules, size guard, properties."""
 
 from __future__ import annotations
 
@@ -11,37 +11,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.analysis.anonymous_br import (
-    SizeError,
-    anonymous_best_response,
+from pluralign.analysis.benchmarks import monopoly
+from pluralign.analysis.deviations import deviation_problem
+from pluralign.analysis.game import ProviderGame
+from pluralign.analysis.limits import SizeError, check_size
+from pluralign.analysis.persuasion import (
     budget_rows,
-    build_anonymous_lp,
-    check_size,
+    build_attracted_set_lp,
+    build_persuasion_lp,
     epigraph_rows,
     joint_actions,
     joint_obedience_rows,
     joint_objective,
     joint_value_rows,
 )
-from pluralign.analysis.best_response import (
-    BestResponse,
-    PersuasionModels,
-    best_response,
-    persuasion_blocks,
-    strictly_obedient_revelation,
-)
-from pluralign.analysis.benchmarks import monopoly
-from pluralign.analysis.deviations import deviation_payoffs, outside_options
-from pluralign.analysis.persuasion import build_persuasion_lp
+from pluralign.analysis.responses.per_user import persuasion_blocks, strictly_obedient_revelation
+from pluralign.analysis.responses.result import BestResponse
 from pluralign.analysis.policies import bell, partition_schemes, random_schemes, recommendation_schemes, set_partitions
 from pluralign.catalog import load, random_market
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information, recommendation
-from pluralign.model.users import ResponseRule
+from pluralign.model.users import ResponseRule, provider_payoffs, respond
 
 LOWEST = ResponseRule()
 RECOMMENDED = ResponseRule(action_tie="recommended")
 HIGHEST = ResponseRule(provider_tie="highest", action_tie="highest")
+
+
+def best_response(m, profile, provider, *, bound=True, **settings):
+    """The game's best response (settings: the game's keywords)."""
+    return ProviderGame(m, profile.regime, **settings).best_response(profile, provider, bound=bound)
 
 # --------------------------------------------------------------------------- builders
 
@@ -84,9 +83,9 @@ def test_joint_value_objective_epigraph_and_budget_by_hand():
     np.testing.assert_allclose(budget_rows(2, 1, 1).toarray(), [[0, 0, 1]])
 
 
-def test_build_anonymous_lp_offset_counts_users_left_alone():
+def test_build_attracted_set_lp_offset_counts_users_left_alone():
     m = _mm()
-    lp, S = build_anonymous_lp(m.P, m.u, m.U[0], m.p, [0], np.array([0.5, 0.5]), np.array([0.3, 0.4]))
+    lp, S = build_attracted_set_lp(m.P, m.u, m.U[0], m.p, [0], np.array([0.5, 0.5]), np.array([0.3, 0.4]))
     assert lp.offset == pytest.approx(0.5 * 0.4)
     assert lp.sense == "max" and S.shape == (2, 1)
     assert lp.num_cols == 2 * 2 + 1 * 2  # sigma[x, s] + t[q, s]
@@ -120,16 +119,19 @@ def test_policy_classes():
 # --------------------------------------------------------------------------- outside options
 
 
-def test_outside_options_and_tie_winner():
+def test_outside_options_and_preferred_providers():
     m = _mm()
     prof = Profile.uniform("personalized", no_information(2), 2, 2)
-    low = outside_options(m, prof, 1, LOWEST)
-    assert low.chosen.tolist() == [0, 0] and not low.wins_tie.any()  # provider 0 wins ties under "lowest"
-    high = outside_options(m, prof, 1, HIGHEST)
-    assert high.wins_tie.all()
+    low = deviation_problem(m, prof, 1, rule=LOWEST).outside
+    assert low.chosen.tolist() == [0, 0] and low.preferred.tolist() == [0.5, 0.5]  # provider 0 wins ties under "lowest"
+    high = deviation_problem(m, prof, 1, rule=HIGHEST).outside
+    assert np.all(np.isneginf(high.preferred))  # nobody is preferred to provider 1 under "highest"
+    split = deviation_problem(m, prof, 1, rule=ResponseRule(provider_tie="uniform")).outside
+    assert np.all(np.isneginf(split.preferred)) and split.value.tolist() == [0.5, 0.5]
     solo = Market.from_arrays(P=m.P, u=m.u, U=m.U[:1])
-    alone = outside_options(solo, Profile.uniform("personalized", no_information(2), 1, 2), 0)
-    assert not alone.exists and np.all(np.isneginf(alone.value))
+    alone = deviation_problem(solo, Profile.uniform("personalized", no_information(2), 1, 2), 0)
+    assert not alone.outside.exists and np.all(np.isneginf(alone.outside.value))
+    assert not alone.thresholds.can_leave.any()
 
 
 # --------------------------------------------------------------------------- hand-checked best responses
@@ -162,7 +164,7 @@ def fr(regime):
 
 
 def biased_recs(regime):
-    # provider 0 always recommends a1, provider 1 always a0 (MODEL.md §12)
+    # provider 0 always recommends a1, provider 1 always a0 (docs/model.md §12)
     def make(m):
         one, zero = recommendation([1, 1], 2), recommendation([0, 0], 2)
         return Profile.anonymous([one, zero]) if regime == "anonymous" else Profile.personalized([[one], [zero]])
@@ -201,6 +203,8 @@ CASES = [
 def test_best_response_hand_numbers(case: Case):
     m = load(case.market)
     br = best_response(m, case.profile(m), case.provider, rule=case.rule, mode=case.mode)
+    again = ProviderGame(m, br.regime, rule=case.rule, mode=case.mode).payoffs(br.apply(case.profile(m)))[case.provider]
+    assert again == pytest.approx(br.value, abs=1e-12)  # the deviation earns its value when played
     assert br.current == pytest.approx(case.current, abs=1e-9)
     assert br.bound == pytest.approx(case.bound, abs=1e-6)
     assert br.value == pytest.approx(case.value, abs=case.value_tol)
@@ -229,7 +233,7 @@ def test_single_provider_is_monopoly_persuasion():
 
 
 def test_action_tie_rule_decides_what_a_scheme_earns():
-    """The KG scheme leaves the judge indifferent after 'convict': the rule decides (MODEL.md §4)."""
+    """The KG scheme leaves the judge indifferent after 'convict': the rule decides (docs/model.md §4)."""
     m = load("prosecutor")
     kg = np.array([[4 / 7, 3 / 7], [0, 1]])
     prof = Profile.personalized([[kg], [no_information(2)]])
@@ -265,7 +269,7 @@ def test_margin_is_explicit_and_recorded():
 def test_quantal_users_are_refused():
     m = load("prosecutor")
     with pytest.raises(ValueError, match="quantal"):
-        best_response(m, ni("personalized")(m), 0, rule=ResponseRule(quantal_beta=5.0))
+        ProviderGame(m, "personalized", rule=ResponseRule(quantal_beta=5.0))
 
 
 # --------------------------------------------------------------------------- anonymous: guard and heuristic
@@ -276,6 +280,7 @@ def test_size_guard_says_what_to_change():
         check_size(13, 2)
     msg = str(exc.value)
     assert "13 user types" in msg and "merge similar user types" in msg and "method='heuristic'" in msg
+    assert "max_kinds=10" in msg
     check_size(10, 2)  # 1024 signals: within the default limits
     check_size(8, 3)  # 6561 signals: within the default limits
 
@@ -284,11 +289,11 @@ def test_exact_refuses_and_auto_falls_back_to_labelled_heuristic():
     m = random_market(5, n_states=2, n_actions=3, n_users=7, n_providers=2)
     prof = Profile.anonymous([random_schemes(2, 2, (), 1), random_schemes(2, 2, (), 2)])
     with pytest.raises(SizeError):
-        anonymous_best_response(m, prof, 0, method="exact", max_signals=1000)
-    br = anonymous_best_response(m, prof, 0, method="auto", max_signals=1000)
+        best_response(m, prof, 0, method="exact", max_signals=1000)
+    br = best_response(m, prof, 0, method="auto", max_signals=1000)
     assert not br.exact and "heuristic" in br.method and "max_signals=1000" in br.note
     assert "not certified" in repr(br)
-    exact = anonymous_best_response(m, prof, 0, method="exact", max_signals=10**5)
+    exact = best_response(m, prof, 0, method="exact", max_signals=10**5)
     assert exact.exact
     assert br.value <= exact.bound + 1e-7 <= br.bound + 2e-7  # heuristic bound is valid, its value feasible
     assert br.current == pytest.approx(exact.current)
@@ -320,7 +325,7 @@ def test_backends_agree(backend):
     prof = Profile("personalized", random_schemes(3, 3, (3, 4), 8))
     for i in range(3):
         a = best_response(m, prof, i, backend="highs")
-        b = best_response(m, prof, i, models=PersuasionModels(m, backend))
+        b = best_response(m, prof, i, backend=backend)
         np.testing.assert_allclose(a.user_bound, b.user_bound, atol=1e-6)
         assert a.value == pytest.approx(b.value, abs=1e-5)
 
@@ -343,7 +348,7 @@ def situations(draw):
     shape = (m.n_providers,) if regime == "anonymous" else (m.n_providers, m.n_users)
     prof = Profile(regime, random_schemes(m.n_observations, 3, shape, seed + 1))
     rule = ResponseRule(
-        provider_tie=draw(st.sampled_from(["lowest", "highest"])),
+        provider_tie=draw(st.sampled_from(["lowest", "highest", "uniform"])),
         action_tie=draw(st.sampled_from(["lowest", "highest", "recommended"])),
     )
     mode = draw(st.sampled_from(["actions", "usage"]))
@@ -364,10 +369,11 @@ def test_best_response_is_between_current_and_every_sampled_deviation(sit, data)
         cands = np.concatenate([random_schemes(n_x, n_x, (200,), seed + 2), partition_schemes(n_x)])
     else:
         cands = random_schemes(n_x, n_x, (200, m.n_users), seed + 2)
-    pay, _ = deviation_payoffs(m, prof, i, cands, rule, mode)
+    problem = deviation_problem(m, prof, i, rule=rule, mode=mode)
+    pay, _ = problem.evaluate(cands)
     assert np.max(pay @ m.p) <= br.bound + 1e-7
-    # the explicit deviation earns what it claims when re-evaluated as a whole profile
-    again, _ = deviation_payoffs(m, prof, i, br.scheme[None], rule, mode)
-    assert float(again[0] @ m.p) == pytest.approx(br.value, abs=1e-12)
+    # the explicit deviation earns what it claims when the whole profile is played (users.respond)
+    played = provider_payoffs(m, respond(m, br.apply(prof), rule), mode)[i]
+    assert played == pytest.approx(br.value, abs=1e-12)
     # letting the deviator win provider ties can only raise the supremum
     assert best_response(m, prof, i, rule=rule, mode=mode, ties="deviator").bound >= br.bound - 1e-7

@@ -77,8 +77,18 @@ def test_options_are_passed_through(cli):
         (["prosecutor", "--regime", "mixed"], "--regime"),
         (["prosecutor", "--method", "magic"], "--method"),
         (["prosecutor", "--mode", "both"], "--mode"),
-        (["prosecutor", "--action-tie", "random"], "action_tie"),
+        (["prosecutor", "--action-tie", "random"], "--action-tie"),
+        (["prosecutor", "--provider-tie", "random"], "--provider-tie"),
         (["prosecutor", "--tol", "-1"], "--tol"),
+        (["prosecutor", "--tol", "nan"], "--tol"),
+        (["prosecutor", "--tol", "inf"], "--tol"),
+        (["prosecutor", "--margin", "nan"], "--margin"),
+        (["prosecutor", "--margin", "inf"], "--margin"),
+        (["prosecutor", "--margin", "1e308"], "--margin"),
+        (["prosecutor", "--seed", "-1"], "--seed"),
+        (["prosecutor", "--max-rounds", "0"], "--max-rounds"),
+        (["prosecutor", "--max-rounds", "100000000"], "--max-rounds"),
+        (["prosecutor", "--random-starts", "1000000"], "--random-starts"),
         (["prosecutor", "--ties", "users"], "--ties"),
         (["no_such_market"], "no such file"),
     ],
@@ -98,3 +108,22 @@ def test_size_guard_is_bad_input(cli, tmp_path):
     save_market(random_market(0, n_states=7, n_actions=2, n_users=1, n_providers=4), path)
     res = cli("solve", str(path), "--method", "enumerate", "--regime", "anonymous")
     assert res.code == 2 and "max_profiles" in res.err
+
+
+def test_uniform_ties_split_the_user_and_refuse_the_false_certificate(cli, tmp_path):
+    """Issue 8's counterexample through the CLI: full revelation by both is not verified under
+    uniform ties, and a split user is shown as split."""
+    path = tmp_path / "split.yaml"
+    path.write_text(
+        "name: split\nstates: [y0, y1, y2]\nprior: [0.3333333333333333, 0.3333333333333333, 0.3333333333333334]\n"
+        "actions: [a0, a1]\nusers:\n- name: user\n  mass: 1\n  utility: {a0: [1, 0, 1], a1: [1, 1, 0]}\n"
+        "providers:\n- name: wants_a1\n  utility: {a0: [0, 0, 0], a1: [1, 1, 1]}\n"
+        "- name: wants_a0\n  utility: {a0: [1, 1, 1], a1: [0, 0, 0]}\n"
+    )
+    doc = solve_json(cli, str(path), "--provider-tie", "uniform", "--method", "enumerate")
+    for eq in doc["equilibria"]:
+        fr = all(p["user"]["summary"] == "full revelation" for p in eq["policies"].values())
+        assert not fr, "full revelation by both must not verify under uniform ties"
+    res = cli("solve", str(path), "--provider-tie", "uniform", "--method", "enumerate")
+    assert res.code == 0 and "wants_a1 0.5, wants_a0 0.5" in res.out
+    assert "uniform" in cli("solve", "--help").out

@@ -3,40 +3,31 @@ equal the ones pluralign enumerates (test-only extra; skipped when pygambit is m
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 
-from pluralign.analysis.equilibria import enumerate_solve, induced_game
+from pluralign.analysis.game import ProviderGame
+from pluralign.analysis.solvers.enumeration import enumerate_solve
 from pluralign.catalog import load, random_market
 from pluralign.model.users import ResponseRule
 
 gbt = pytest.importorskip("pygambit")
 
 
-def gambit_pure_equilibria(payoffs: np.ndarray) -> list[tuple[int, ...]]:
-    """Pure equilibria by pygambit's enumpure_solve; payoffs rounded to 10 decimals, passed exactly."""
-    k = payoffs.shape[-1]
-    arrays = []
-    for i in range(k):
-        arr = np.empty(payoffs.shape[:-1], dtype=object)
-        for pos, v in np.ndenumerate(payoffs[..., i]):
-            arr[pos] = Fraction(str(round(float(v), 10)))
-        arrays.append(arr)
-    game = gbt.Game.from_arrays(*arrays)
+def gambit_pure_equilibria(induced) -> list[tuple[int, ...]]:
+    """Pure equilibria by pygambit's enumpure_solve on the induced game (``to_gambit``: payoffs rounded
+    to 10 decimals, passed exactly)."""
+    game = induced.to_gambit()
     out = []
     for eq in gbt.nash.enumpure_solve(game).equilibria:
         out.append(tuple(next(s for s, st in enumerate(p.strategies) if eq[st] == 1) for p in game.players))
     return sorted(out)
 
 
-def pluralign_pure_equilibria(market, regime, rule, mode, game) -> list[tuple[int, ...]]:
-    found = enumerate_solve(market, regime, rule=rule, mode=mode, max_equilibria=10**6, verify_results=False)
-    index = {s: n for n, s in enumerate(game.strategies)}
-    if regime == "anonymous":
-        return sorted(tuple(index[(c,)] for c in pol) for pol in found.info["listed_policies"])
-    return sorted(tuple(index[tuple(p)] for p in pol) for pol in found.info["listed_policies"])
+def pluralign_pure_equilibria(game: ProviderGame, induced) -> list[tuple[int, ...]]:
+    found = enumerate_solve(game, verify_results=False)
+    index = {s: n for n, s in enumerate(induced.strategies)}
+    return sorted(tuple(index[p] for p in pol) for pol in found.listed_policies)
 
 
 MARKETS = {
@@ -54,12 +45,17 @@ MARKETS = {
 @pytest.mark.parametrize("regime", ["anonymous", "personalized"])
 @pytest.mark.parametrize(
     "rule,mode",
-    [(ResponseRule(), "actions"), (ResponseRule(provider_tie="highest", action_tie="recommended"), "usage")],
-    ids=["lowest-actions", "highest-recommended-usage"],
+    [
+        (ResponseRule(), "actions"),
+        (ResponseRule(provider_tie="highest", action_tie="recommended"), "usage"),
+        (ResponseRule(provider_tie="uniform"), "actions"),
+        (ResponseRule(provider_tie="uniform", action_tie="highest"), "usage"),
+    ],
+    ids=["lowest-actions", "highest-recommended-usage", "uniform-actions", "uniform-highest-usage"],
 )
 def test_pure_equilibria_match_pygambit(name, regime, rule, mode):
-    market = MARKETS[name]()
-    game = induced_game(market, regime, rule=rule, mode=mode, max_profiles=20_000)
-    theirs = gambit_pure_equilibria(game.payoffs)
-    ours = pluralign_pure_equilibria(market, regime, rule, mode, game)
+    game = ProviderGame(MARKETS[name](), regime, rule=rule, mode=mode)
+    induced = game.induced_game(max_profiles=20_000)
+    theirs = gambit_pure_equilibria(induced)
+    ours = pluralign_pure_equilibria(game, induced)
     assert ours == theirs

@@ -1,4 +1,4 @@
-"""Guarantees A and C (MODEL.md §9) on verified equilibria, and the negative result B.
+"""Guarantees A and C (docs/model.md §9) on verified equilibria, and the negative result B.
 
 ε is computed here by a small private LP (independent of pluralign.analysis.alignment)
 and cross-checked against the construction's known bound η.
@@ -13,13 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluralign.analysis.equilibria import dynamics_solve, enumerate_solve, verify
-from pluralign.analysis.guarantees import check_guarantee, check_search, guarantee_a, guarantee_c
+from pluralign.analysis.game import ProviderGame
+from pluralign.analysis.guarantees import assess, check_guarantee, check_search, guarantee_a, guarantee_c
+from pluralign.analysis.solvers.dynamics import dynamics_solve
+from pluralign.analysis.solvers.enumeration import enumerate_solve
 from pluralign.catalog import load
 from pluralign.catalog.generators import aligned_construction
 from pluralign.lp import INF, LinearProgram, solve_lp
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information
+from pluralign.model.users import ResponseRule
+
+
+def verify(m, profile, **settings):
+    return ProviderGame(m, profile.regime, **settings).verify(profile)
 
 # --------------------------------------------------------------------------- a private ε
 
@@ -78,7 +85,7 @@ def test_private_epsilons_on_reference_markets():
 
 def test_guarantee_a_on_match_mismatch():
     m = load("match_mismatch")
-    found = enumerate_solve(m, "personalized")
+    found = enumerate_solve(ProviderGame(m, "personalized"))
     for check in check_search(found):  # ε from pluralign.analysis.alignment
         assert check.guarantee == "A" and check.applies and check.holds
         np.testing.assert_allclose(check.bound, [1.0, 1.0], atol=1e-6)
@@ -113,8 +120,10 @@ def test_unverified_profiles_are_marked():
 
 def test_check_records_the_tie_rule_and_serializes():
     m = load("prosecutor")
-    found = dynamics_solve(m, "personalized", starts=("full",))
+    found = dynamics_solve(ProviderGame(m, "personalized"), starts=("full",))
     (check,) = check_search(found)
+    report = assess(found)
+    assert report.checks[0].holds and report.to_dict()["equilibria"][0]["guarantee"]["guarantee"] == "A"
     d = check.to_dict()
     json.dumps(d, allow_nan=False)
     assert d["tie_rule"]["provider_tie"] == "lowest" and d["tie_rule"]["ties"] == "rule"
@@ -139,7 +148,7 @@ def test_provider_ties_follow_the_rule_or_the_deviator():
     m = tie_demo()
     silent = Profile.uniform("personalized", no_information(2), 2, 1)
     rule = verify(m, silent)
-    assert rule.verified and rule.ties == "rule"
+    assert rule.verified and rule.game.ties == "rule"
     np.testing.assert_allclose(rule.payoffs, [1.0, 0.0])
     deviator = verify(m, silent, ties="deviator")
     assert not deviator.verified
@@ -153,7 +162,7 @@ def test_most_aligned_markets_have_verified_equilibria():
     found = 0
     for seed in range(10):
         m = aligned_construction(seed, n_states=2, n_actions=2, n_users=2, n_providers=2, noise=0.02).market
-        found += bool(dynamics_solve(m, "personalized", starts=("full",), max_rounds=4).verified)
+        found += bool(dynamics_solve(ProviderGame(m, "personalized"), starts=("full",), max_rounds=4).verified)
     assert found >= 8
 
 
@@ -171,19 +180,25 @@ def _same_verification(a, b):
 @given(
     seed=st.integers(0, 10**6),
     n_states=st.integers(2, 3),
+    n_actions=st.integers(2, 3),
     n_users=st.integers(1, 3),
     noise=st.sampled_from([0.0, 0.02, 0.1]),
     user_specific=st.booleans(),
+    provider_tie=st.sampled_from(["lowest", "highest", "uniform"]),
+    ties=st.sampled_from(["rule", "deviator"]),
 )
-def test_a_holds_on_every_verified_personalized_equilibrium(seed, n_states, n_users, noise, user_specific):
-    c = aligned_construction(seed, n_states=n_states, n_actions=2, n_users=n_users, n_providers=2,
+def test_a_holds_on_every_verified_personalized_equilibrium(
+    seed, n_states, n_actions, n_users, noise, user_specific, provider_tie, ties
+):
+    c = aligned_construction(seed, n_states=n_states, n_actions=n_actions, n_users=n_users, n_providers=2,
                              noise=noise, user_specific=user_specific)
     m = c.market
     eps, lam = wma(m)
     assert np.all(eps <= noise + 1e-7)  # the construction's bound
+    game = ProviderGame(m, "personalized", rule=ResponseRule(provider_tie=provider_tie), ties=ties)
     searches = (  # (clipping can create exact action ties; then none may verify: see the test above)
-        dynamics_solve(m, "personalized", starts=("uninformative", "full", "random"), max_rounds=6, seed=seed),
-        enumerate_solve(m, "personalized", max_equilibria=8),
+        dynamics_solve(game, starts=("uninformative", "full", "random"), max_rounds=6, random_state=seed),
+        enumerate_solve(game, max_equilibria=8),
     )
     for found in searches:
         for eq in found.verified:
@@ -193,30 +208,33 @@ def test_a_holds_on_every_verified_personalized_equilibrium(seed, n_states, n_us
             for br in eq.verification.best_responses:
                 assert br.value >= br.current - 1e-12 and br.bound >= br.value - 1e-7
             # verification from scratch agrees with the solver's own
-            again = verify(m, eq.profile, rule=found.rule, mode=found.mode, tol=found.tol)
+            again = ProviderGame(m, "personalized", rule=game.rule, ties=ties).verify(eq.profile)
             _same_verification(again, eq.verification)
 
 
 @settings(max_examples=15, deadline=None)
 @given(
     seed=st.integers(0, 10**6),
+    n_states=st.integers(2, 3),
+    n_actions=st.integers(2, 3),
     n_users=st.integers(1, 3),
     noise=st.sampled_from([0.0, 0.01, 0.03]),
+    provider_tie=st.sampled_from(["lowest", "highest", "uniform"]),
 )
-def test_c_holds_on_every_verified_anonymous_equilibrium(seed, n_users, noise):
-    c = aligned_construction(seed, n_states=2, n_actions=2, n_users=n_users, n_providers=2,
+def test_c_holds_on_every_verified_anonymous_equilibrium(seed, n_states, n_actions, n_users, noise, provider_tie):
+    c = aligned_construction(seed, n_states=n_states, n_actions=n_actions, n_users=n_users, n_providers=2,
                              noise=noise, common_weights=True, user_specific=True)
     m = c.market
     eps_s, lam = sma(m)
     assert eps_s <= noise + 1e-7
+    game = ProviderGame(m, "anonymous", rule=ResponseRule(provider_tie=provider_tie), ties="deviator")
     searches = (  # the theorem's setting: deviations win ties
-        dynamics_solve(m, "anonymous", starts=("uninformative", "full", "random"), max_rounds=6, seed=seed,
-                       ties="deviator"),
-        enumerate_solve(m, "anonymous", max_equilibria=8, ties="deviator"),
+        dynamics_solve(game, starts=("uninformative", "full", "random"), max_rounds=6, random_state=seed),
+        enumerate_solve(game, max_equilibria=8),
     )
     for found in searches:
         for eq in found.verified:
             check = guarantee_c(eq.verification, epsilon=eps_s, weights=lam)
             assert check.applies and check.holds and check.ties == "deviator", check
-            again = verify(m, eq.profile, rule=found.rule, mode=found.mode, tol=found.tol, ties="deviator")
+            again = game.replace().verify(eq.profile)
             _same_verification(again, eq.verification)

@@ -16,7 +16,8 @@ Two ways to solve:
   second computation in tests and as a fallback);
 * :class:`LPModel` keeps one HiGHS model alive, lets the caller change costs,
   bounds and coefficients, and re-solves warm-started from the previous basis,
-  for the many small, similar programs of best-response dynamics;
+  for the many small, similar programs of best-response dynamics; a solve the warm
+  start cannot settle is retried from scratch and then with scipy (:func:`solve_robust`);
 * :func:`solve_standard_batch` runs a dense revised simplex in numpy over a whole
   batch of small programs at once (thousands of users' alignment fits), and
   :func:`block_diagonal` stacks independent programs into one HiGHS solve.
@@ -44,6 +45,7 @@ __all__ = [
     "LPModel",
     "LPError",
     "solve_lp",
+    "solve_robust",
     "block_diagonal",
     "BatchResult",
     "solve_standard_batch",
@@ -344,6 +346,9 @@ def solve_lp(lp: LinearProgram, backend: Backend = "highs") -> LPResult:
 # --------------------------------------------------------------------------- reuse
 
 
+TRUSTED = ("optimal", "infeasible", "unbounded", "infeasible_or_unbounded")
+
+
 @dataclass(eq=False)
 class LPModel:
     """A HiGHS model kept alive between solves, warm-started from its last basis.
@@ -351,42 +356,72 @@ class LPModel:
     Build once from a :class:`LinearProgram` with the right sparsity pattern, then
     change what differs between instances (costs, bounds, coefficients) and call
     :meth:`solve`. HiGHS keeps the previous optimal basis and starts from it.
+
+    The model also keeps its current data, so that a solve HiGHS cannot finish from the
+    warm start (status ``unknown`` and the like, seen on degenerate programs) is retried
+    on a fresh HiGHS model and then with the scipy backend; :attr:`retries` counts them.
+    ``confirm_infeasible=True`` also re-checks an "infeasible" answer from scratch (for
+    programs whose infeasibility would change a certificate).
     """
 
     lp: LinearProgram
     _h: object = field(init=False, repr=False)
     solves: int = field(init=False, default=0)
+    retries: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._h = _new_highs()
         self._h.passModel(_highs_lp(self.lp))
+        self._c = self.lp.c.copy()
+        self._rows = (self.lp.row_lower.copy(), self.lp.row_upper.copy())
+        self._cols = (self.lp.col_lower.copy(), self.lp.col_upper.copy())
+        self._A = self.lp.A.tocsc(copy=True)
 
     def set_costs(self, c) -> None:
         c = np.asarray(c, dtype=float)
         idx = np.arange(c.size, dtype=np.int32)
         self._h.changeColsCost(c.size, idx, c)
+        self._c[: c.size] = c
 
     def set_row_bounds(self, rows, lower, upper) -> None:
         rows = np.asarray(rows, dtype=np.int32).ravel()
-        lo = _to_highs_inf(np.broadcast_to(np.asarray(lower, dtype=float), rows.shape))
-        hi = _to_highs_inf(np.broadcast_to(np.asarray(upper, dtype=float), rows.shape))
-        self._h.changeRowsBounds(rows.size, rows, lo, hi)
+        lo = np.broadcast_to(np.asarray(lower, dtype=float), rows.shape)
+        hi = np.broadcast_to(np.asarray(upper, dtype=float), rows.shape)
+        self._h.changeRowsBounds(rows.size, rows, _to_highs_inf(lo), _to_highs_inf(hi))
+        self._rows[0][rows], self._rows[1][rows] = lo, hi
 
     def set_col_bounds(self, cols, lower, upper) -> None:
         cols = np.asarray(cols, dtype=np.int32).ravel()
-        lo = _to_highs_inf(np.broadcast_to(np.asarray(lower, dtype=float), cols.shape))
-        hi = _to_highs_inf(np.broadcast_to(np.asarray(upper, dtype=float), cols.shape))
-        self._h.changeColsBounds(cols.size, cols, lo, hi)
+        lo = np.broadcast_to(np.asarray(lower, dtype=float), cols.shape)
+        hi = np.broadcast_to(np.asarray(upper, dtype=float), cols.shape)
+        self._h.changeColsBounds(cols.size, cols, _to_highs_inf(lo), _to_highs_inf(hi))
+        self._cols[0][cols], self._cols[1][cols] = lo, hi
 
     def set_coefficients(self, rows, cols, values) -> None:
+        A = self._A.tolil()
         for r, c, v in zip(np.ravel(rows), np.ravel(cols), np.ravel(values)):
             self._h.changeCoeff(int(r), int(c), float(v))
+            A[int(r), int(c)] = float(v)
+        self._A = A.tocsc()
 
-    def solve(self) -> LPResult:
+    def current(self) -> LinearProgram:
+        """The program as it stands after every change (for a fresh solve)."""
+        return LinearProgram(
+            self._c.copy(), self._A.copy(), self._rows[0].copy(), self._rows[1].copy(), self._cols[0].copy(),
+            self._cols[1].copy(), self.lp.sense, self.lp.offset,
+        )
+
+    def solve(self, *, confirm_infeasible: bool = False) -> LPResult:
         started = time.perf_counter()
         self._h.run()
         self.solves += 1
-        return _read_highs(self._h, "highs", started)
+        res = _read_highs(self._h, "highs", started)
+        if res.status in TRUSTED and not (confirm_infeasible and res.status != "optimal"):
+            return res
+        self.retries += 1
+        self._h.clearSolver()  # drop the basis that led here
+        fresh = solve_robust(self.current())
+        return fresh
 
     def basis(self):
         """The model's current simplex basis (an opaque object for :meth:`set_basis`)."""
@@ -396,6 +431,16 @@ class LPModel:
         """Start the next solve from ``basis``, taken from a model with the same rows and columns
         (e.g. the same constraints with other costs: the basis stays primal feasible)."""
         self._h.setBasis(basis)
+
+
+def solve_robust(lp: LinearProgram) -> LPResult:
+    """Solve with HiGHS; if HiGHS cannot settle the status (anything but optimal, infeasible
+    or unbounded), retry with the scipy backend. Returns the last result."""
+    res = solve_lp(lp, backend="highs")
+    if res.status in TRUSTED:
+        return res
+    alt = solve_lp(lp, backend="scipy")
+    return alt if alt.status in TRUSTED else res
 
 
 # --------------------------------------------------------------------------- batches

@@ -74,7 +74,7 @@ __all__ = [
     "certificate",
     "LinfFits",
     "linf_fits",
-    "Verification",
+    "FitCheck",
     "UserAlignment",
     "WeakAlignment",
     "StrongAlignment",
@@ -495,7 +495,7 @@ def linf_fits(
 
 
 @dataclass(frozen=True)
-class Verification:
+class FitCheck:
     """Independent recomputation of an alignment result from the market's arrays.
 
     * ``epsilon_error``: max |recomputed max-residual of the reported fit − reported ε|;
@@ -517,9 +517,9 @@ class Verification:
         return self.ok
 
 
-def _verification(tol: float, *values: float) -> Verification:
+def _fit_check(tol: float, *values: float) -> FitCheck:
     vals = [float(v) for v in values]
-    return Verification(all(v <= tol for v in vals), tol, *vals)
+    return FitCheck(all(v <= tol for v in vals), tol, *vals)
 
 
 def _market_fit(market: Market, weights: np.ndarray, offsets: np.ndarray, offset: str) -> np.ndarray:
@@ -618,7 +618,7 @@ class WeakAlignment:
             body = f"{len(self)} users, max ε={self.max_epsilon:.6g}, mean ε={float(self.epsilon.mean()):.6g}"
         return head + body + ")"
 
-    def verify(self, tol: float = 1e-7) -> Verification:
+    def verify(self, tol: float = 1e-7) -> FitCheck:
         """Recompute residuals, weight feasibility and every certificate from the market arrays."""
         m = self.market
         res = _market_fit(m, self.weights, self.offsets, self.offset)
@@ -634,7 +634,7 @@ class WeakAlignment:
         else:
             bound = wu
             dual_violation = max(float(Mtw.max()), float(np.abs(Etw).max()), float((l1 - 1).max()), 0.0)
-        return _verification(
+        return _fit_check(
             tol,
             np.abs(eps - self.epsilon).max(),
             _weight_violation(self.weights, self.variant),
@@ -699,7 +699,7 @@ class StrongAlignment:
             f"ε={self.epsilon:.6g}, weights [{w}])"
         )
 
-    def verify(self, tol: float = 1e-7) -> Verification:
+    def verify(self, tol: float = 1e-7) -> FitCheck:
         """Recompute the pooled residual and the pooled certificate from the market arrays."""
         m = self.market
         weights = np.broadcast_to(self.weights, (m.n_users, m.n_providers))
@@ -716,7 +716,7 @@ class StrongAlignment:
         else:
             bound = wu
             dual_violation = max(float(Mtw.max()), float(np.abs(Etw).max()), l1 - 1, 0.0)
-        return _verification(
+        return _fit_check(
             tol,
             abs(eps - self.epsilon),
             _weight_violation(self.weights, self.variant),
@@ -872,10 +872,10 @@ class AlignmentReport:
     def __repr__(self) -> str:
         return f"AlignmentReport(\n  {self.weak!r},\n  {self.strong!r})"
 
-    def verify(self, tol: float = 1e-7) -> Verification:
+    def verify(self, tol: float = 1e-7) -> FitCheck:
         """Both verifications combined (the worse of each figure)."""
         a, b = self.weak.verify(tol), self.strong.verify(tol)
-        return Verification(
+        return FitCheck(
             a.ok and b.ok,
             tol,
             max(a.epsilon_error, b.epsilon_error),

@@ -1,28 +1,41 @@
-"""What a provider gets from a deviation: the outside options and batched payoff evaluation.
+"""What a provider faces when it deviates: outside options, tie thresholds, and the payoff
+of any candidate deviation under the users' rule (docs/model.md §8).
 
-For provider i and a profile of the others' schemes, user j's **outside option** is the
-best value she gets elsewhere, ``V_out[j] = max_{o ≠ i} V_j(σ_o^j)``, and the provider
-the users' tie rule would send her to, ``o_j``. Provider i's payoff from user j is
+Fix every provider's policy but provider i's. User j's **outside option** is the best
+value she gets elsewhere, ``V_out[j] = max_{o ≠ i} V_j(σ_o^j)``. Whether she consults i
+depends on i's value ``V_i`` for her and on the provider tie rule, with her tolerance
+``tol_j`` (:func:`pluralign.model.users.tolerances`):
 
-    E_{μ_j}[U_i(j, a, y)]                 (mode "actions": whoever she consulted)
-    1[j uses i] · E_{μ_j}[U_i(j, a, y)]   (mode "usage")
+* ``lowest``/``highest``: with ``Vp`` the best value among the other providers the rule
+  prefers to i, she consults i iff ``V_i ≥ V_out − tol_j`` and no preferred provider is tied
+  with the best;
+* ``uniform``: she consults i alone iff ``V_i > V_out + tol_j``, splits equally between i and
+  the tied others when ``|V_i − V_out| ≤ tol_j``, and stays away iff ``V_i < V_out − tol_j``.
 
-where μ_j is her outcome (MODEL.md §2). :func:`deviation_payoffs` evaluates these for a
-batch of candidate schemes of provider i **under the users' own rule** (the functions of
-:mod:`pluralign.model.users`), so that every payoff a best response reports as *attained*
-is computed the same way as the users' response to a profile.
+:class:`Thresholds` turn this into linear constraints on V_i. The **relaxed** thresholds
+(for the supremum, the certificate) contain every value at which she can come to i
+(``attract``) or stay away (``leave``), widened by ``tol_j`` for the gap between a scheme's
+value and the value of following its recommendations; with ``ties="deviator"`` every
+provider tie is won by the deviator. Under ``uniform`` a split payoff is a convex
+combination of i's own payoff and the tied others', so it never exceeds the better of the
+two: the supremum is approached by winning her outright, and the relaxed thresholds are
+those of ``ties="deviator"``. The **strict** thresholds (for an explicit deviation that
+must work under the users' own rule) keep a margin ``δ_j = max(margin, 10·rule.tol)·scale_j``
+away from every tie.
 
->>> import numpy as np
+:meth:`DeviationProblem.evaluate` scores candidate deviations with the users' own response
+functions (:mod:`pluralign.model.users`), splits included, so every payoff a best response
+reports as *attained* is computed exactly as the users' response to a profile.
+
 >>> from pluralign.catalog import load
 >>> from pluralign.model.schemes import Profile, full_revelation, no_information
 >>> m = load("match_mismatch")
->>> prof = Profile.uniform("anonymous", no_information(2), 2, 2)
->>> out = outside_options(m, prof, provider=0)
->>> out.value.tolist(), out.chosen.tolist(), out.wins_tie.tolist(), out.preferred.tolist()
-([0.5, 0.5], [1, 1], [True, True], [-inf, -inf])
->>> pay, chosen = deviation_payoffs(m, prof, 0, full_revelation(2)[None])
->>> pay.tolist(), chosen.tolist()           # both users switch; matcher matches, mismatcher does not
-([[1.0, 0.0]], [[0, 0]])
+>>> prob = deviation_problem(m, Profile.uniform("anonymous", no_information(2), 2, 2), 0)
+>>> prob.outside.value.tolist(), prob.outside.chosen.tolist(), prob.outside.payoff.tolist()
+([0.5, 0.5], [1, 1], [0.5, 0.5])
+>>> pay, share = prob.evaluate(full_revelation(2)[None])
+>>> pay.tolist(), share.tolist()           # both users switch; the matcher matches, the mismatcher does not
+([[1.0, 0.0]], [[1.0, 1.0]])
 """
 
 from __future__ import annotations
@@ -32,60 +45,73 @@ from typing import Literal
 
 import numpy as np
 
+from pluralign.analysis.benchmarks import noinfo, opt
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
-from pluralign.model.users import DEFAULT_RULE, ResponseRule, choose_providers, outcomes, scheme_values
+from pluralign.model.users import (
+    ResponseRule,
+    outcomes,
+    provider_shares,
+    scheme_values,
+    tolerances,
+    utility_scales,
+)
 
 __all__ = [
     "Mode",
     "Ties",
+    "MODES",
+    "TIES",
     "Outside",
     "Thresholds",
+    "DeviationProblem",
     "outside_options",
     "thresholds",
-    "deviation_payoffs",
-    "user_payoffs",
-    "check_mode",
-    "check_rule",
-    "check_ties",
+    "deviation_problem",
+    "outcome_payoffs",
 ]
 
 Mode = Literal["actions", "usage"]
 Ties = Literal["rule", "deviator"]
+MODES = ("actions", "usage")
+TIES = ("rule", "deviator")
 
 
-def check_ties(ties: str) -> None:
-    if ties not in ("rule", "deviator"):
-        raise ValueError(f"ties must be 'rule' or 'deviator', got {ties!r}")
+def outcome_payoffs(market: Market, profile: Profile, rule: ResponseRule) -> tuple[np.ndarray, np.ndarray]:
+    """``(values[o, j], W[o, j, i'])``: every provider's value for every user, and
+    ``W[o, j, i'] = E[U_{i'}(j, ·)]`` under the outcome of user j consulting provider o."""
+    sigma = profile.per_user(market.n_users)
+    values = scheme_values(market.P, market.u, sigma)
+    mu = outcomes(market.P, market.u, sigma, rule)  # [o, j, a, y]
+    return values, np.einsum("ojay,kjay->ojk", mu, market.U)
 
 
-def check_mode(mode: str) -> None:
-    if mode not in ("actions", "usage"):
-        raise ValueError(f"mode must be 'actions' or 'usage', got {mode!r}")
-
-
-def check_rule(rule: ResponseRule) -> None:
-    """Best responses assume best-responding users (the persuasion LP's obedience)."""
-    if rule.quantal_beta is not None:
-        raise ValueError(
-            "exact best responses assume users who best-respond; quantal users (quantal_beta="
-            f"{rule.quantal_beta}) are not supported — use a rule without quantal_beta"
-        )
+def _rule_pick(mask: np.ndarray, others: np.ndarray, rule: ResponseRule) -> np.ndarray:
+    """Index (into ``others``) the rule picks among ``mask[o, j]`` (lowest/highest provider index)."""
+    order = np.argsort(others)
+    m = mask[order]
+    if rule.provider_tie == "highest":
+        return order[m.shape[0] - 1 - np.argmax(m[::-1], axis=0)]
+    return order[np.argmax(m, axis=0)]
 
 
 @dataclass(frozen=True, eq=False)
 class Outside:
-    """User j's options outside provider i, under the users' tie rule.
+    """User j's options outside provider i, under the users' rule.
 
     * ``value[j]`` — V_out: the best value among the other providers (−inf if there are none);
-    * ``chosen[j]`` — the provider she would use if i does not attract her (−1 if none);
-    * ``payoff[j]`` — what i gets from j when she goes to ``chosen[j]`` (0 in usage mode);
-    * ``payoff_bound[j]`` — the largest such payoff over the other providers within
-      ``2·tol`` of V_out (robust to the tolerance window of the provider tie rule);
-    * ``wins_tie[j]`` — whether i would win a tie at V_out against those providers;
-    * ``preferred[j]`` — the best value among the other providers the provider tie rule
-      prefers to i (lower indices under "lowest"), −inf if there are none: to be chosen,
-      i must beat it by more than the tolerance.
+    * ``chosen[j]`` — the provider she consults when i's value is below the tie window
+      (under ``uniform``, the lowest of those she splits between; −1 if none);
+    * ``payoff[j]`` — what i then gets from her (her split averaged; 0 in usage mode);
+    * ``payoff_bound[j]`` — the most i can get from her in any outcome in which she is not
+      with i alone: every way the tie window can resolve (sets of the top-valued others,
+      with or without i) — the leave payoff of the supremum;
+    * ``preferred[j]`` — under ``lowest``/``highest``, the best value among the others the
+      rule prefers to i (−inf if none; −inf under ``uniform``);
+    * ``tie_weight[j]``, ``tie_const[j]`` — under ``uniform``, i's payoff from her when she
+      splits between i and tied others is ``own/(|S'|+1) + Σ_{o∈S'} W_o/(|S'|+1)`` for a set S'
+      of top-valued others; it is at most ``tie_weight·own + tie_const`` (the largest share
+      and the largest constant over those sets; 1 and 0 under the other rules).
     """
 
     provider: int
@@ -93,8 +119,9 @@ class Outside:
     chosen: np.ndarray
     payoff: np.ndarray
     payoff_bound: np.ndarray
-    wins_tie: np.ndarray
     preferred: np.ndarray
+    tie_weight: np.ndarray
+    tie_const: np.ndarray
 
     @property
     def exists(self) -> bool:
@@ -102,133 +129,201 @@ class Outside:
         return bool(np.all(self.chosen >= 0))
 
 
-def user_payoffs(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> tuple[np.ndarray, np.ndarray]:
-    """``(values[i, j], W[o, j, i'])``: every scheme's value for every user, and
-    ``W[o, j, i'] = E[U_{i'}(j, ·)]`` under the outcome of user j consulting provider o."""
-    sigma = profile.per_user(market.n_users)
-    values = scheme_values(market.P, market.u, sigma)
-    mu = outcomes(market.P, market.u, sigma, rule)  # [o, j, a, y]
-    W = np.einsum("ojay,kjay->ojk", mu, market.U)
-    return values, W
-
-
 def outside_options(
     market: Market,
-    profile: Profile,
     provider: int,
-    rule: ResponseRule = DEFAULT_RULE,
-    mode: Mode = "actions",
-    tables: tuple[np.ndarray, np.ndarray] | None = None,
+    rule: ResponseRule,
+    mode: Mode,
+    tables: tuple[np.ndarray, np.ndarray],
 ) -> Outside:
-    """Outside options of every user for ``provider`` (see :class:`Outside`).
-
-    ``tables`` may pass :func:`user_payoffs` of the profile, computed once for several calls.
-    """
-    check_mode(mode)
+    """Outside options of every user for ``provider`` (see :class:`Outside`); ``tables`` from :func:`outcome_payoffs`."""
     k, m = market.n_providers, market.n_users
-    others = [o for o in range(k) if o != provider]
-    if not others:
-        empty = np.full(m, -np.inf)
-        return Outside(provider, empty, np.full(m, -1), np.zeros(m), np.full(m, -np.inf), np.ones(m, dtype=bool), empty)
-    values, W = user_payoffs(market, profile, rule) if tables is None else tables
-    vo = values[others]  # [k-1, j]
+    others = np.array([o for o in range(k) if o != provider], dtype=int)
+    if others.size == 0:
+        none = np.full(m, -np.inf)
+        return Outside(provider, none, np.full(m, -1), np.zeros(m), np.full(m, -np.inf), none, np.ones(m), np.zeros(m))
+    values, W = tables
+    tol = tolerances(market.u, rule)
+    vo = values[others]  # [r, j]
     best = vo.max(axis=0)
-    chosen = np.asarray(others)[choose_providers(vo, rule)]
+    near = vo >= best - tol  # the others tied with the best when i's value is low
     cols = np.arange(m)
-    payoff = W[chosen, cols, provider] if mode == "actions" else np.zeros(m)
-    near = vo >= best - 2 * rule.tol
-    if mode == "actions":
-        payoff_bound = np.where(near, W[others][:, :, provider], -np.inf).max(axis=0)
+    Wi = W[others][:, :, provider] if mode == "actions" else np.zeros(vo.shape)  # [r, j]
+
+    def payoff_of(mask: np.ndarray, with_i: bool) -> np.ndarray:
+        """i's payoff when the tied set is ``mask`` (plus i if ``with_i``), i not counted; −inf where i is picked."""
+        if rule.provider_tie == "uniform":
+            return (mask * Wi).sum(axis=0) / np.maximum(mask.sum(axis=0), 1)
+        pick = _rule_pick(mask, others, rule)
+        pay = Wi[pick, cols]
+        if with_i:
+            beats = others[pick] < provider if rule.provider_tie == "lowest" else others[pick] > provider
+            pay = np.where(beats, pay, -np.inf)
+        return pay
+
+    base = payoff_of(near, with_i=False)
+    bound = base.copy()
+    tie_weight, tie_const = np.ones(m), np.zeros(m)
+    if rule.provider_tie == "uniform":
+        tie_weight = 1.0 / (near.sum(axis=0) + 1.0)
+        tie_const = (near * Wi).sum(axis=0) / (near.sum(axis=0) + 1.0)
+    # The tied set with i in the window: all of `near` while V_i ≤ V; for V_i ∈ (V, V + tol], the top
+    # set {o : v_o ≥ V_i − tol}. The top set of threshold v_r is reachable iff some scheme's value
+    # V_i ≤ OPT_j exceeds max(V, lower_r + tol), lower_r the next lower value in `near`.
+    top_opt = opt(market)
+    for r in range(others.size):
+        top = near & (vo >= vo[r][None, :])
+        lower = np.where(near & (vo < vo[r][None, :]), vo, -np.inf).max(axis=0)
+        reachable = near[r] & (np.isneginf(lower) | (top_opt > np.maximum(best, lower + tol)))
+        bound = np.where(reachable, np.maximum(bound, payoff_of(top, with_i=True)), bound)
+        if rule.provider_tie == "uniform":
+            size = top.sum(axis=0) + 1.0
+            tie_weight = np.where(reachable, np.maximum(tie_weight, 1.0 / size), tie_weight)
+            tie_const = np.where(reachable, np.maximum(tie_const, (top * Wi).sum(axis=0) / size), tie_const)
+    chosen = others[_rule_pick(near, others, rule if rule.provider_tie != "uniform" else ResponseRule())]
+    if rule.provider_tie == "uniform":
+        preferred = np.full(m, -np.inf)
     else:
-        payoff_bound = np.zeros(m)
-    tied = vo >= best - rule.tol
-    idx = np.asarray(others)[:, None]
-    if rule.provider_tie == "lowest":
-        wins = ~np.any(tied & (idx < provider), axis=0)
-    else:
-        wins = ~np.any(tied & (idx > provider), axis=0)
-    better = idx < provider if rule.provider_tie == "lowest" else idx > provider
-    preferred = np.where(better, vo, -np.inf).max(axis=0)
-    return Outside(provider, best, chosen, payoff, payoff_bound, wins, preferred)
+        better = others < provider if rule.provider_tie == "lowest" else others > provider
+        preferred = np.where(better[:, None], vo, -np.inf).max(axis=0)
+    return Outside(provider, best, chosen, base, bound, preferred, tie_weight, tie_const)
 
 
 @dataclass(frozen=True, eq=False)
 class Thresholds:
-    """Bounds on provider i's value V_j(σ) that decide whether user j consults i.
+    """Bounds on provider i's value V_j(σ) that decide whether user j consults it (module docstring).
 
-    ``attract[j]``/``leave[j]``: V_j(σ) ≥ attract[j] is necessary for j to come to i,
-    V_j(σ) ≤ leave[j] for her to stay away (relaxations, for the supremum; ``attract = +inf``:
-    she cannot be attracted). ``attract_strict``/``leave_strict`` are sufficient, with a
-    margin δ > tol, for the explicit deviation. −inf in ``attract`` means no constraint.
+    Relaxed (the supremum): ``attract[j]`` — V_j ≥ attract[j] is necessary for her to come
+    (+inf: the rule never sends her to i; −inf: no constraint); ``leave[j]`` — V_j ≤ leave[j]
+    is necessary for her to stay away (−inf: she cannot stay away). Strict (an explicit
+    deviation under the users' rule): ``attract_strict``/``leave_strict`` are sufficient.
+    ``can_leave[j]``: some scheme keeps her away (its least value, NOINFO_j, is ≤ leave[j]).
+    Attracting her is worth ``own_weight[j]·own + attract_const[j]`` to i, where ``own`` is what
+    i earns from her own outcome: 1 and 0, except under ``uniform`` ties (``ties="rule"``) for a
+    user no scheme can win outright (OPT_j ≤ V_out + tol_j): she can at best split, and
+    ``Outside.tie_weight``/``tie_const`` bound the split payoff.
     """
 
     attract: np.ndarray
     leave: np.ndarray
     attract_strict: np.ndarray
     leave_strict: np.ndarray
+    can_leave: np.ndarray
+    own_weight: np.ndarray
+    attract_const: np.ndarray
     ties: str
 
 
-def thresholds(market: Market, out: Outside, rule: ResponseRule, ties: Ties, delta: float) -> Thresholds:
-    """Participation thresholds under the provider tie rule (``ties="rule"``) or with every
-    tie resolved for the deviator (``ties="deviator"``).
+def thresholds(market: Market, out: Outside, rule: ResponseRule, ties: Ties, delta: np.ndarray) -> Thresholds:
+    """Participation thresholds (module docstring) with user tolerances ``tol_j`` and margins ``delta[j]``.
 
-    With V = V_out, Vp = ``out.preferred``, tol = ``rule.tol``, i is chosen iff
-    V_i ≥ V − tol and V_i > Vp + tol. Relaxed (closures, and −tol for the gap between a
-    scheme's value and its recommendation form): attract ``max(V − 2tol, Vp)`` (+inf if
-    OPT_j ≤ Vp + tol), leave ``max(V − tol, Vp + tol)``; deviator: ``V − 2tol`` and ``V + tol``.
-    Strict (both): attract ``max(V, Vp + δ)``, leave ``max(V − δ, Vp)``.
+    With V = V_out, Vp = ``out.preferred``: relaxed under ``lowest``/``highest`` (ties="rule"):
+    attract ``max(V − 2tol, Vp)`` (+inf if OPT_j ≤ Vp + tol), leave ``max(V − tol, Vp + tol)``;
+    under ``uniform`` or ``ties="deviator"``: attract ``V − 2tol``, leave ``V + tol``.
+    Strict: ``lowest``/``highest``: attract ``max(V, Vp + δ)``, leave ``max(V − δ, Vp)``;
+    ``uniform``: attract ``V + δ`` (``V``, a tie, for a user no scheme can win outright), leave ``V − δ``.
     """
-    check_ties(ties)
     m = market.n_users
     if not out.exists:
-        free = np.full(m, -np.inf)
-        return Thresholds(free, free, free, free, ties)
-    V, Vp, tol = out.value, out.preferred, rule.tol
-    if ties == "deviator":
+        free, never = np.full(m, -np.inf), np.full(m, -np.inf)
+        return Thresholds(free, never, free, never, np.zeros(m, dtype=bool), np.ones(m), np.zeros(m), ties)
+    tol = tolerances(market.u, rule)
+    V, Vp = out.value, out.preferred
+    if ties == "deviator" or rule.provider_tie == "uniform":
         attract, leave = V - 2 * tol, V + tol
     else:
-        opt = np.einsum("xy,jay->jxa", market.P, market.u).max(axis=-1).sum(axis=-1)
-        attract = np.where(opt > Vp + tol, np.maximum(V - 2 * tol, Vp), np.inf)
+        attract = np.where(opt(market) > Vp + tol, np.maximum(V - 2 * tol, Vp), np.inf)
         leave = np.maximum(V - tol, Vp + tol)
-    return Thresholds(attract, leave, np.maximum(V, Vp + delta), np.maximum(V - delta, Vp), ties)
+    own_weight, attract_const = np.ones(m), np.zeros(m)
+    if rule.provider_tie == "uniform":
+        # a user no scheme can win outright (OPT_j ≤ V_out + tol) can at best split between i and the others
+        unwinnable = opt(market) <= V + tol
+        attract_strict, leave_strict = np.where(unwinnable, V, V + delta), V - delta
+        if ties == "rule":
+            own_weight = np.where(unwinnable, out.tie_weight, 1.0)
+            attract_const = np.where(unwinnable, out.tie_const, 0.0)
+    else:
+        attract_strict, leave_strict = np.maximum(V, Vp + delta), np.maximum(V - delta, Vp)
+    can_leave = noinfo(market) <= leave
+    return Thresholds(attract, leave, attract_strict, leave_strict, can_leave, own_weight, attract_const, ties)
 
 
-def deviation_payoffs(
+@dataclass(frozen=True, eq=False)
+class DeviationProblem:
+    """Everything provider ``provider`` faces at ``profile``: the question a best-response
+    strategy answers (:mod:`pluralign.analysis.responses`).
+
+    ``values[o, j]``/``W[o, j, i']`` are :func:`outcome_payoffs` of the profile; ``tol[j]``
+    the users' tolerances; ``delta[j]`` the strict margins; ``current[j]`` what i gets from
+    user j now (under the rule).
+    """
+
+    market: Market
+    profile: Profile
+    provider: int
+    rule: ResponseRule
+    mode: str
+    ties: str
+    margin: float
+    values: np.ndarray
+    W: np.ndarray
+    tol: np.ndarray
+    delta: np.ndarray
+    outside: Outside
+    thresholds: Thresholds
+    current: np.ndarray
+
+    def evaluate(self, candidates) -> tuple[np.ndarray, np.ndarray]:
+        """``(payoff[c, j], share[c, j])``: what i gets from user j (unweighted by p_j) and the
+        probability she consults i, if i plays candidate c — ``[c, x, s]`` (one scheme for
+        every user) or ``[c, j, x, s]`` — the others fixed, under the users' rule."""
+        return _evaluate(self, np.asarray(candidates, dtype=float))
+
+    def policy(self) -> np.ndarray:
+        """i's current policy as ``[j, x, s]``."""
+        return self.profile.per_user(self.market.n_users)[self.provider]
+
+
+def _evaluate(problem: DeviationProblem, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = problem.market
+    k, n_u, i = m.n_providers, m.n_users, problem.provider
+    if cand.ndim == 3:
+        cand = np.broadcast_to(cand[:, None], (cand.shape[0], n_u) + cand.shape[1:])
+    if cand.ndim != 4 or cand.shape[1] != n_u or cand.shape[2] != m.n_observations:
+        raise ValueError(f"candidates must be [c, x, s] or [c, {n_u}, x, s] with x = {m.n_observations}")
+    Vc = scheme_values(m.P, m.u, cand)  # [c, j]
+    own = np.einsum("cjay,jay->cj", outcomes(m.P, m.u, cand, problem.rule), m.U[i])
+    allv = np.broadcast_to(problem.values[:, None, :], (k,) + Vc.shape).copy()
+    allv[i] = Vc
+    shares = provider_shares(allv, problem.rule, problem.tol)  # [k, c, j]
+    pay = shares[i] * own
+    if problem.mode == "actions":
+        others = [o for o in range(k) if o != i]
+        pay = pay + np.einsum("ocj,oj->cj", shares[others], problem.W[others][:, :, i])
+    return pay, shares[i]
+
+
+def deviation_problem(
     market: Market,
     profile: Profile,
     provider: int,
-    candidates: np.ndarray,
-    rule: ResponseRule = DEFAULT_RULE,
+    *,
+    rule: ResponseRule = ResponseRule(),
     mode: Mode = "actions",
-    tables: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Provider i's per-user payoff if it plays each candidate, the others fixed.
-
-    ``candidates`` is ``[c, x, s]`` (one scheme for every user) or ``[c, j, x, s]``
-    (one scheme per user). Returns ``(payoff[c, j], chosen[c, j])``: what i gets from
-    user j (unweighted by p_j) and the provider j then uses, all under ``rule``.
-    ``tables``: :func:`user_payoffs` of the profile, if already computed.
-    """
-    check_mode(mode)
-    k, m = market.n_providers, market.n_users
-    cand = np.asarray(candidates, dtype=float)
-    if cand.ndim == 3:
-        cand = np.broadcast_to(cand[:, None], (cand.shape[0], m) + cand.shape[1:])
-    if cand.ndim != 4 or cand.shape[1] != m:
-        raise ValueError(f"candidates must be [c, x, s] or [c, {m}, x, s], got shape {np.shape(candidates)}")
-    n_c = cand.shape[0]
-    Vc = scheme_values(market.P, market.u, cand)  # [c, j]
-    mu_c = outcomes(market.P, market.u, cand, rule)  # [c, j, a, y]
-    from_i = np.einsum("cjay,jay->cj", mu_c, market.U[provider])
-    if k == 1:
-        return from_i, np.zeros((n_c, m), dtype=int)
-    values, W = user_payoffs(market, profile, rule) if tables is None else tables
-    allv = np.broadcast_to(values[:, None, :], (k, n_c, m)).copy()
-    allv[provider] = Vc
-    chosen = choose_providers(allv, rule)  # [c, j]
-    if mode == "actions":
-        elsewhere = W[chosen, np.arange(m)[None, :], provider]
-    else:
-        elsewhere = np.zeros((n_c, m))
-    return np.where(chosen == provider, from_i, elsewhere), chosen
+    ties: Ties = "rule",
+    margin: float = 1e-6,
+) -> DeviationProblem:
+    """The :class:`DeviationProblem` of ``provider`` at ``profile``."""
+    tables = outcome_payoffs(market, profile, rule)
+    out = outside_options(market, provider, rule, mode, tables)
+    scale = utility_scales(market.u)
+    delta = max(margin, 10 * rule.tol) * scale
+    th = thresholds(market, out, rule, ties, delta)
+    stub = DeviationProblem(
+        market, profile, provider, rule, mode, ties, margin, tables[0], tables[1], tolerances(market.u, rule), delta, out,
+        th, np.zeros(market.n_users),
+    )
+    current, _ = stub.evaluate(stub.policy()[None])
+    return DeviationProblem(
+        market, profile, provider, rule, mode, ties, margin, tables[0], tables[1], stub.tol, delta, out, th, current[0]
+    )

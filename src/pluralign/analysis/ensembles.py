@@ -38,7 +38,7 @@ from typing import Iterator, Literal, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from pluralign.analysis.alignment import VARIANTS, Verification, linf_fits, weight_sum_row
+from pluralign.analysis.alignment import VARIANTS, FitCheck, linf_fits, weight_sum_row
 from pluralign.lp import INF, LinearProgram, solve_lp
 
 __all__ = [
@@ -153,7 +153,7 @@ class EnsembleFit:
         """The loss of this fit on other items."""
         return loss_value(self.predict(scores) - np.asarray(target, dtype=float), self.loss)
 
-    def verify(self, scores, target, tol: float = 1e-7) -> Verification:
+    def verify(self, scores, target, tol: float = 1e-7) -> FitCheck:
         """Recompute the loss of the reported fit on the fitted items, and check the weights.
 
         ``epsilon_error`` is |recomputed loss − ``error``|; ``duality_gap`` is
@@ -170,7 +170,7 @@ class EnsembleFit:
         elif self.gap is not None:
             gap = self.gap
         values = (abs(err - self.error), weight_violation, 0.0, gap)
-        return Verification(all(v <= tol for v in values), tol, *values)
+        return FitCheck(all(v <= tol for v in values), tol, *values)
 
     def __repr__(self) -> str:
         names = self.models or tuple(f"s{i}" for i in range(self.weights.size))

@@ -32,10 +32,9 @@ profile that is *not* verified is reported with ``applies=False``.
 are computed by :mod:`pluralign.analysis.alignment` (imported only then).
 
 >>> from pluralign.catalog import load
->>> from pluralign.analysis.equilibria import verify
->>> from pluralign.model.schemes import Profile, no_information
->>> m = load("match_mismatch")
->>> v = verify(m, Profile.uniform("anonymous", no_information(2), 2, 2))
+>>> from pluralign.analysis.game import ProviderGame
+>>> game = ProviderGame(load("match_mismatch"), "anonymous")
+>>> v = game.verify(game.uninformative())
 >>> c = guarantee_c(v)
 >>> c.applies, round(c.aggregate_gap, 9), round(c.aggregate_bound, 6), c.holds   # ε_S = ½: C allows gap 1
 (True, 0.5, 1.0, True)
@@ -47,7 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pluralign.analysis.equilibria import EquilibriumSearch, Verification
+from pluralign.analysis.game import Verification
+from pluralign.analysis.solvers.results import EquilibriumSearch
+from pluralign.html import table
 from pluralign.model.market import Market
 from pluralign.model.users import ResponseRule
 
@@ -59,6 +60,8 @@ __all__ = [
     "guarantee_c",
     "check_guarantee",
     "check_search",
+    "SearchGuarantees",
+    "assess",
     "STATEMENT_A",
     "STATEMENT_C",
 ]
@@ -204,8 +207,8 @@ def guarantee_a(
         aggregate_bound=float(m.p @ (2 * eps + slack)),
         holds_user=holds_user,
         holds=bool(np.all(holds_user)),
-        rule=v.rule,
-        ties=v.ties,
+        rule=v.game.rule,
+        ties=v.game.ties,
         tol=tol,
     )
 
@@ -249,22 +252,69 @@ def guarantee_c(
         aggregate_bound=allowed,
         holds_user=v.utilities >= bound - tol,
         holds=bool(total <= allowed + tol),
-        rule=v.rule,
-        ties=v.ties,
+        rule=v.game.rule,
+        ties=v.game.ties,
         tol=tol,
     )
 
 
-def check_guarantee(verification: Verification, **options) -> GuaranteeCheck:
+def check_guarantee(verification: Verification, *, epsilon=None, weights=None, tol: float = 1e-6) -> GuaranteeCheck:
     """Guarantee A for a personalized profile, C for an anonymous one."""
-    if verification.regime == "personalized":
-        return guarantee_a(verification, **options)
-    return guarantee_c(verification, **options)
+    check = guarantee_a if verification.regime == "personalized" else guarantee_c
+    return check(verification, epsilon=epsilon, weights=weights, tol=tol)
+
+
+def alignment_errors(market: Market, regime: str):
+    """``(ε, weights)`` the regime's guarantee uses: WMA per user (personalized) or SMA (anonymous)."""
+    return wma_epsilons(market) if regime == "personalized" else sma_epsilon(market)
 
 
 def check_search(search: EquilibriumSearch, *, epsilon=None, weights=None, tol: float = 1e-6) -> list[GuaranteeCheck]:
     """The applicable guarantee for every equilibrium of a search (ε computed once)."""
-    m = search.market
     if epsilon is None:
-        epsilon, weights = wma_epsilons(m) if search.regime == "personalized" else sma_epsilon(m)
+        epsilon, weights = alignment_errors(search.market, search.regime)
     return [check_guarantee(e.verification, epsilon=epsilon, weights=weights, tol=tol) for e in search.equilibria]
+
+
+@dataclass(frozen=True, eq=False)
+class SearchGuarantees:
+    """An equilibrium search with the regime's guarantee checked on every candidate
+    (what ``pluralign solve`` prints): ``checks[n]`` belongs to ``search.equilibria[n]``."""
+
+    search: EquilibriumSearch
+    checks: tuple[GuaranteeCheck, ...]
+    epsilon: np.ndarray | float
+
+    def verified(self) -> list[tuple[int, object, GuaranteeCheck]]:
+        """``(index, equilibrium, check)`` of the verified candidates."""
+        return [(n, e, c) for n, (e, c) in enumerate(zip(self.search.equilibria, self.checks)) if e.verified]
+
+    def to_dict(self) -> dict:
+        """The JSON document of ``pluralign solve --json``: the verified equilibria, each with the
+        users' guarantee bounds and the guarantee's verdict, and the number of unverified candidates."""
+        equilibria = []
+        for _, eq, check in self.verified():
+            d = eq.to_dict()
+            g = check.to_dict()
+            for name, row in d["users"].items():
+                row["bound"] = g["users"][name]["bound"]
+                row["bound_holds"] = g["users"][name]["bound_holds"]
+            d["guarantee"] = {k: g[k] for k in ("guarantee", "statement", "applies", "holds", "epsilon", "aggregate_gap", "aggregate_bound")}
+            equilibria.append(d)
+        out = self.search.to_dict(verified_only=True)
+        out["equilibria"] = equilibria
+        out["unverified_candidates"] = len(self.search.equilibria) - len(self.search.verified)
+        return out
+
+    def _repr_html_(self) -> str:
+        rows = [(n, c.guarantee, "holds" if c.holds else "FAILS", c.aggregate_gap, c.aggregate_bound)
+                for n, _, c in self.verified()]
+        return self.search._repr_html_() + table("guarantees on verified equilibria",
+                                                 ("#", "guarantee", "verdict", "aggregate gap", "allowed"), rows)
+
+
+def assess(search: EquilibriumSearch, *, tol: float = 1e-6) -> SearchGuarantees:
+    """Check the regime's guarantee (A or C) on every candidate of ``search``."""
+    epsilon, weights = alignment_errors(search.market, search.regime)
+    checks = check_search(search, epsilon=epsilon, weights=weights, tol=tol)
+    return SearchGuarantees(search, tuple(checks), epsilon)

@@ -15,6 +15,15 @@ so the optimum survives any action tie rule). Optimal schemes are attained under
 the ``"recommended"`` action tie rule (the user follows a recommendation she is
 indifferent about).
 
+**One scheme for several users** (the anonymous regime, docs/model.md §8): for the set T
+of users a provider attracts, signals are *recommendation profiles* s ∈ A^T (one action
+per attracted user; :func:`joint_actions`), obedient user by user and signal by signal
+(:func:`joint_obedience_rows`), with participation for users in T
+(:func:`joint_value_rows`) and, for users outside T, "does not prefer this scheme": her
+value Σ_s max_a (·) is convex in σ, so V ≤ c is the epigraph system
+``t[q, s] ≥ Σ_x σ[x, s] Σ_y P[x, y] u[N_q, a, y]`` (all a), ``Σ_s t[q, s] ≤ c``
+(:func:`epigraph_rows`, :func:`budget_rows`); :func:`build_attracted_set_lp` assembles them.
+
 Each builder is a small pure function, unit-tested against hand-written matrices.
 """
 
@@ -22,6 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+import itertools
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +47,13 @@ __all__ = [
     "build_persuasion_lp",
     "PersuasionResult",
     "solve_persuasion",
+    "joint_actions",
+    "joint_objective",
+    "joint_obedience_rows",
+    "joint_value_rows",
+    "epigraph_rows",
+    "budget_rows",
+    "build_attracted_set_lp",
 ]
 
 
@@ -165,3 +183,157 @@ def solve_persuasion(
     provider_value = float(lp.c @ scheme.ravel())
     user_value = float(user_row @ scheme.ravel())
     return PersuasionResult(True, scheme, provider_value, user_value, margin, participation, user_tiebreak)
+
+
+# --------------------------------------------------------------------------- one scheme, several users
+
+
+def joint_actions(n_a: int, t: int) -> np.ndarray:
+    """``S[s, k]``: the action joint signal s recommends to the k-th attracted user.
+
+    Signals are enumerated in :func:`itertools.product` order; ``t = 0`` gives one signal.
+    """
+    return np.array(list(itertools.product(range(n_a), repeat=t)), dtype=int).reshape(n_a**t, t)
+
+
+def joint_objective(P: np.ndarray, U: np.ndarray, p: np.ndarray, T, S: np.ndarray) -> np.ndarray:
+    """``c[x·n_s + s] = Σ_{k} p_{T_k} Σ_y P[x, y] U[T_k, S[s, k], y]`` for provider utility ``U[j, a, y]``."""
+    EU = np.einsum("xy,jay->jxa", P, U)
+    c = np.zeros((P.shape[0], S.shape[0]))
+    for k, j in enumerate(T):
+        c += p[j] * EU[j][:, S[:, k]]
+    return c.ravel()
+
+
+def joint_obedience_rows(P: np.ndarray, u: np.ndarray, T, S: np.ndarray, margin=0.0) -> sp.csr_matrix:
+    """Obedience for a public signal: rows (k, s, b) for each attracted user T_k, each joint
+    signal s and each action b ≠ S[s, k], over ``sigma[x, s]``; each must be ≥ 0.
+
+    Row (k, s, b) has coefficient ``Σ_y P[x,y](u[T_k, S[s,k], y] − u[T_k, b, y]) − margin·P(x)``
+    on ``sigma[x, s]`` (every user sees the whole signal, so obedience holds signal by signal).
+    ``margin`` is one number or one per user (indexed by user, not by position in T).
+    """
+    n_x, n_s = P.shape[0], S.shape[0]
+    n_a = u.shape[1]
+    Px = P.sum(axis=1)
+    rows, cols, vals = [], [], []
+    r = 0
+    xs = np.arange(n_x)
+    for k, j in enumerate(T):
+        Eu = P @ u[j].T  # [x, a]
+        rec = S[:, k]
+        mj = float(np.asarray(margin)[j]) if np.ndim(margin) else float(margin)
+        for b in range(n_a):
+            sig = np.flatnonzero(rec != b)
+            coef = Eu[:, rec[sig]] - Eu[:, [b]] - mj * Px[:, None]  # [x, len(sig)]
+            rr = r + np.arange(sig.size)
+            rows.append(np.broadcast_to(rr[None, :], coef.shape).ravel())
+            cols.append((xs[:, None] * n_s + sig[None, :]).ravel())
+            vals.append(coef.ravel())
+            r += sig.size
+    if not rows:
+        return sp.csr_matrix((0, n_x * n_s))
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_x * n_s))
+
+
+def joint_value_rows(P: np.ndarray, u: np.ndarray, T, S: np.ndarray) -> sp.csr_matrix:
+    """Row k: attracted user T_k's utility when she follows: ``Σ_y P[x,y] u[T_k, S[s,k], y]`` on ``sigma[x, s]``."""
+    rows = [(P @ u[j].T)[:, S[:, k]].ravel() for k, j in enumerate(T)]
+    if not rows:
+        return sp.csr_matrix((0, P.shape[0] * S.shape[0]))
+    return sp.csr_matrix(np.vstack(rows))
+
+
+def epigraph_rows(P: np.ndarray, u: np.ndarray, N, n_s: int) -> sp.csr_matrix:
+    """Rows (q, s, a) over ``[sigma[x, s], t[q, s]]``: ``t[q, s] − Σ_x sigma[x, s] Σ_y P[x,y] u[N_q, a, y] ≥ 0``."""
+    n_x = P.shape[0]
+    n_a = u.shape[1]
+    n_sig = n_x * n_s
+    blocks = []
+    for q, j in enumerate(N):
+        Eu = P @ u[j].T  # [x, a]
+        # row index (s, a) -> s * n_a + a
+        r_sig = np.repeat(np.arange(n_s * n_a), n_x)
+        s_of = np.repeat(np.arange(n_s), n_a)
+        a_of = np.tile(np.arange(n_a), n_s)
+        c_sig = (np.arange(n_x)[None, :] * n_s + s_of[:, None]).ravel()
+        v_sig = -Eu[:, a_of].T.ravel()
+        r_t = np.arange(n_s * n_a)
+        c_t = n_sig + q * n_s + s_of
+        blocks.append(
+            sp.csr_matrix(
+                (np.concatenate([v_sig, np.ones(n_s * n_a)]), (np.concatenate([r_sig, r_t]), np.concatenate([c_sig, c_t]))),
+                shape=(n_s * n_a, n_sig + len(N) * n_s),
+            )
+        )
+    if not blocks:
+        return sp.csr_matrix((0, n_sig + len(N) * n_s))
+    return sp.vstack(blocks).tocsr()
+
+
+def budget_rows(n_x: int, n_s: int, n_out: int) -> sp.csr_matrix:
+    """Row q: ``Σ_s t[q, s]`` (to be ≤ V_out of the q-th non-attracted user)."""
+    n_sig = n_x * n_s
+    rows = np.repeat(np.arange(n_out), n_s)
+    cols = n_sig + np.arange(n_out * n_s)
+    return sp.csr_matrix((np.ones(n_out * n_s), (rows, cols)), shape=(n_out, n_sig + n_out * n_s))
+
+
+def build_attracted_set_lp(
+    P: np.ndarray,
+    u: np.ndarray,
+    U: np.ndarray,
+    p: np.ndarray,
+    T,
+    v_out: np.ndarray,
+    leave: np.ndarray,
+    *,
+    participation: np.ndarray | None = None,
+    outside_cap: np.ndarray | None = None,
+    obedience_margin=0.0,
+    own_weight: np.ndarray | None = None,
+    attract_const: np.ndarray | None = None,
+) -> tuple[LinearProgram, np.ndarray]:
+    """The LP for attracted set ``T`` (module docstring); returns it and ``S``.
+
+    ``participation[j]`` (default ``v_out``) is the lower bound on an attracted user's
+    value; ``outside_cap[j]`` (default ``v_out``) the upper bound on the others'.
+    ``leave[j]`` is i's payoff from a user it does not attract. Users with
+    ``v_out = −inf`` (no other provider) must be in T. Columns: ``sigma[x, s]`` then ``t[q, s]``.
+    ``obedience_margin``: one number or one per user. An attracted user j contributes
+    ``p_j (own_weight[j]·own_j + attract_const[j])`` (defaults 1 and 0: her own outcome's payoff).
+    """
+    m = u.shape[0]
+    n_x, n_a = P.shape[0], u.shape[1]
+    T = list(T)
+    N = [j for j in range(m) if j not in T]
+    S = joint_actions(n_a, len(T))
+    n_s = S.shape[0]
+    n_sig = n_x * n_s
+    n_col = n_sig + len(N) * n_s
+    part = v_out if participation is None else participation
+    cap = v_out if outside_cap is None else outside_cap
+
+    def widen(A: sp.spmatrix) -> sp.csr_matrix:
+        return sp.hstack([A, sp.csr_matrix((A.shape[0], n_col - A.shape[1]))]).tocsr()
+
+    simplex = widen(sp.kron(sp.eye(n_x), np.ones((1, n_s)), format="csr"))
+    obey = widen(joint_obedience_rows(P, u, T, S, obedience_margin))
+    attract = [k for k, j in enumerate(T) if np.isfinite(part[j])]
+    value = widen(joint_value_rows(P, u, T, S))[attract]
+    epi = epigraph_rows(P, u, N, n_s)
+    budget = budget_rows(n_x, n_s, len(N))
+    A = sp.vstack([simplex, obey, value, epi, budget]).tocsr()
+    lo = np.concatenate(
+        [np.ones(n_x), np.zeros(obey.shape[0]), np.array([part[T[k]] for k in attract]), np.zeros(epi.shape[0]), np.full(len(N), -INF)]
+    )
+    hi = np.concatenate(
+        [np.ones(n_x), np.full(obey.shape[0], INF), np.full(len(attract), INF), np.full(epi.shape[0], INF), np.array([cap[j] for j in N])]
+    )
+    weight = np.ones(m) if own_weight is None else np.asarray(own_weight, dtype=float)
+    const = np.zeros(m) if attract_const is None else np.asarray(attract_const, dtype=float)
+    c = np.concatenate([joint_objective(P, U, p * weight, T, S), np.zeros(len(N) * n_s)])
+    col_hi = np.concatenate([np.ones(n_sig), np.full(len(N) * n_s, INF)])
+    offset = float(sum(p[j] * leave[j] for j in N) + sum(p[j] * const[j] for j in T))
+    lp = LinearProgram.build(c=c, A=A, row_lower=lo, row_upper=hi, col_lower=0.0, col_upper=col_hi, sense="max", offset=offset)
+    return lp, S

@@ -27,6 +27,8 @@ import numpy as np
 __all__ = [
     "SCHEME_TOL",
     "check_scheme",
+    "pad_signals",
+    "trim_signals",
     "full_revelation",
     "no_information",
     "recommendation",
@@ -90,8 +92,23 @@ def garble(sigma, G) -> np.ndarray:
     return check_scheme(sigma) @ check_scheme(G, what="garbling")
 
 
+def pad_signals(arr: np.ndarray, width: int) -> np.ndarray:
+    """Schemes ``[..., x, s]`` padded to ``width`` signals with never-sent (all-zero) columns."""
+    arr = np.asarray(arr, dtype=float)
+    if arr.shape[-1] > width:
+        raise ValueError(f"cannot pad {arr.shape[-1]} signals to {width}")
+    return np.pad(arr, [(0, 0)] * (arr.ndim - 1) + [(0, width - arr.shape[-1])])
+
+
+def trim_signals(arr: np.ndarray) -> np.ndarray:
+    """Schemes ``[..., x, s]`` with trailing signals that no scheme of the stack sends dropped (≥ 1 kept)."""
+    arr = np.asarray(arr, dtype=float)
+    used = np.flatnonzero(arr.reshape(-1, arr.shape[-1]).sum(axis=0) > 0)
+    return arr[..., : (used[-1] + 1 if used.size else 1)]
+
+
 def _pad(schemes: Sequence[np.ndarray], width: int) -> list[np.ndarray]:
-    return [np.pad(s, ((0, 0), (0, width - s.shape[1]))) for s in schemes]
+    return [pad_signals(s, width) for s in schemes]
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,19 +182,43 @@ class Profile:
         used = np.flatnonzero(s.sum(axis=0) > 0)
         return s[:, : (used[-1] + 1 if used.size else 1)]
 
+    def with_policy(self, provider: int, policy, users=None) -> "Profile":
+        """A new profile in which ``provider`` plays ``policy``: ``[x, s]`` (one scheme; for
+        every user when personalized) or ``[j, x, s]`` (personalized: one per user).
+
+        ``users`` (personalized only): a boolean mask or index list; only those users'
+        schemes are replaced. This is the one place a provider's policy is swapped.
+        """
+        policy = np.asarray(policy, dtype=float)
+        n_x = self.schemes.shape[-2]
+        if policy.ndim not in (2, 3) or policy.shape[-2] != n_x:
+            raise ValueError(f"a policy is [x, s] or [j, x, s] with {n_x} rows x; got shape {policy.shape}")
+        sums = policy.sum(axis=-1)
+        if not np.all(np.isfinite(policy)) or np.any(policy < -SCHEME_TOL) or np.any(np.abs(sums - 1) > 1e-7):
+            raise ValueError(f"provider {provider} policy: every row must be a probability distribution over signals")
+        policy = np.clip(policy, 0.0, None)
+        if not 0 <= provider < self.n_providers:
+            raise ValueError(f"provider must be in 0..{self.n_providers - 1}, got {provider}")
+        width = max(self.schemes.shape[-1], policy.shape[-1])
+        arr = pad_signals(self.schemes, width).copy()
+        policy = pad_signals(policy, width)
+        if self.regime == "anonymous":
+            if policy.ndim != 2 or users is not None:
+                raise ValueError("an anonymous policy is one scheme [x, s] for every user")
+            arr[provider] = policy
+        else:
+            sel = slice(None) if users is None else np.asarray(users)
+            arr[provider, sel] = policy if policy.ndim == 2 else policy[sel]
+        return Profile(self.regime, arr)
+
     def replace(self, provider: int, scheme, user: int | None = None) -> "Profile":
         """A new profile with one provider's scheme (for one user, or for all) replaced."""
-        s = check_scheme(scheme, n_x=self.schemes.shape[-2])
-        width = max(self.schemes.shape[-1], s.shape[1])
-        arr = np.pad(self.schemes, [(0, 0)] * (self.schemes.ndim - 1) + [(0, width - self.schemes.shape[-1])])
-        s = np.pad(s, ((0, 0), (0, width - s.shape[1])))
-        if self.regime == "anonymous":
-            arr[provider] = s
-        elif user is None:
-            arr[provider, :] = s
-        else:
-            arr[provider, user] = s
-        return Profile(self.regime, arr)
+        return self.with_policy(provider, scheme, None if user is None else [user])
+
+    def key(self, digits: int = 7) -> bytes:
+        """A hashable fingerprint (schemes rounded to ``digits``, trailing unused signals dropped)."""
+        s = trim_signals(self.schemes)
+        return self.regime.encode() + repr(s.shape).encode() + np.round(s, digits).tobytes()
 
 
 def _same_rows(schemes: list[np.ndarray]) -> None:

@@ -1,4 +1,4 @@
-"""How users respond to schemes (MODEL.md §4), vectorized over users and signals.
+"""How users respond to schemes (docs/model.md §4), vectorized over users and signals.
 
 For a scheme ``sigma[x, s]`` the joint weight of signal s and state y is
 ``W[s, y] = Σ_x P[x, y] sigma[x, s]``; the posterior is ``W[s, ·] / P(s)``.
@@ -31,6 +31,9 @@ from pluralign.model.schemes import Profile
 __all__ = [
     "ResponseRule",
     "DEFAULT_RULE",
+    "utility_scales",
+    "tolerances",
+    "tied_providers",
     "Response",
     "signal_weights",
     "posteriors",
@@ -49,18 +52,20 @@ ActionTie = Literal["lowest", "highest", "recommended"]
 
 @dataclass(frozen=True)
 class ResponseRule:
-    """How users break ties and choose actions [MODEL.md §4].
+    """How users break ties and choose actions [docs/model.md §4].
 
-    * ``provider_tie``: among providers whose value is within ``tol`` of the best,
-      take the ``"lowest"`` (default) or ``"highest"`` index, or pick one of them
-      ``"uniform"``-ly at random (the outcome is then the average over the tied
-      providers; MODEL.md §12's best-AI selection numbers use this rule).
-    * ``action_tie``: among actions whose posterior expected utility is within
-      ``tol`` of the best, take the ``"lowest"`` (default) or ``"highest"`` index, or
+    * ``provider_tie``: among providers whose value is within the tolerance of the best,
+      take the ``"lowest"`` (default) or ``"highest"`` index, or split ``"uniform"``-ly
+      between them (her outcome is the average of the tied providers' outcomes;
+      docs/model.md §12's best-AI selection numbers use this rule).
+    * ``action_tie``: among actions whose posterior expected utility is within the
+      tolerance of the best, take the ``"lowest"`` (default) or ``"highest"`` index, or
       ``"recommended"``: the action named by the signal (signal s = action s) when it
       is among the best, else the lowest. ``"recommended"`` is the sender-preferred
       rule under which persuasion LPs' optima are attained.
-    * ``tol``: the tie tolerance (on values and on posterior expected utilities).
+    * ``tol``: the tie tolerance, **relative to the user's utility range**: user j treats
+      values (and posterior expected utilities) within ``tol · (max u_j − min u_j)`` as
+      equal (:func:`tolerances`), so rescaling a user's utility never changes what she does.
     * ``quantal_beta``: if set, users act by quantal response with this β instead of
       best-responding (provider choice still maximizes V_j).
     """
@@ -75,10 +80,10 @@ class ResponseRule:
             raise ValueError(f"provider_tie must be 'lowest', 'highest' or 'uniform', got {self.provider_tie!r}")
         if self.action_tie not in ("lowest", "highest", "recommended"):
             raise ValueError(f"action_tie must be 'lowest', 'highest' or 'recommended', got {self.action_tie!r}")
-        if not self.tol >= 0:
-            raise ValueError(f"tol must be non-negative, got {self.tol}")
-        if self.quantal_beta is not None and not self.quantal_beta > 0:
-            raise ValueError(f"quantal_beta must be positive, got {self.quantal_beta}")
+        if not (isinstance(self.tol, (int, float)) and 0 <= self.tol <= 0.1):
+            raise ValueError(f"tol must be a number in [0, 0.1] (relative to each user's utility range), got {self.tol!r}")
+        if self.quantal_beta is not None and not (np.isfinite(self.quantal_beta) and self.quantal_beta > 0):
+            raise ValueError(f"quantal_beta must be positive and finite, got {self.quantal_beta}")
 
     def describe(self) -> dict:
         """Plain-data description, recorded in results."""
@@ -86,6 +91,18 @@ class ResponseRule:
 
 
 DEFAULT_RULE = ResponseRule()
+
+
+def utility_scales(u: np.ndarray) -> np.ndarray:
+    """``scale[j] = max_{a,y} u[j,a,y] − min_{a,y} u[j,a,y]`` (1 for a user indifferent to everything)."""
+    u = np.asarray(u, dtype=float)
+    scale = u.reshape(u.shape[0], -1).max(axis=1) - u.reshape(u.shape[0], -1).min(axis=1)
+    return np.where(scale > 0, scale, 1.0)
+
+
+def tolerances(u: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
+    """``tol[j] = rule.tol · scale[j]``: user j's tie tolerance on values and expected utilities."""
+    return rule.tol * utility_scales(u)
 
 
 def signal_weights(P: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -124,7 +141,7 @@ def action_probabilities(P: np.ndarray, u: np.ndarray, sigma: np.ndarray, rule: 
         e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
     best = cond.max(axis=-1, keepdims=True)
-    tied = cond >= best - rule.tol
+    tied = cond >= best - tolerances(u, rule)[:, None, None]
     if rule.action_tie == "highest":
         choice = n_a - 1 - np.argmax(tied[..., ::-1], axis=-1)
     else:
@@ -145,38 +162,43 @@ def outcomes(P: np.ndarray, u: np.ndarray, sigma: np.ndarray, rule: ResponseRule
     return np.einsum("...jsy,...jsa->...jay", W, pi)
 
 
-def choose_providers(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
-    """Index of the chosen provider per user, from ``values[i, j]``.
+def tied_providers(values: np.ndarray, tol) -> np.ndarray:
+    """``tied[i, ..., j]``: provider i's value is within ``tol[j]`` of the best for user j."""
+    return values >= values.max(axis=0, keepdims=True) - tol
 
-    Under the ``"uniform"`` rule this is the lowest tied index; :func:`provider_shares`
-    gives the probabilities.
+
+def choose_providers(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE, tol=None) -> np.ndarray:
+    """Index of the chosen provider per user, from ``values[i, ..., j]``.
+
+    ``tol`` is the users' tolerance (an array over the last axis, or a number; default
+    ``rule.tol``). Under the ``"uniform"`` rule this is the lowest tied index;
+    :func:`provider_shares` gives the split.
     """
-    best = values.max(axis=0, keepdims=True)
-    tied = values >= best - rule.tol
+    tied = tied_providers(values, rule.tol if tol is None else tol)
     if rule.provider_tie == "highest":
         return values.shape[0] - 1 - np.argmax(tied[::-1], axis=0)
     return np.argmax(tied, axis=0)
 
 
-def provider_shares(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
-    """``shares[i, j]``: probability that user j consults provider i."""
-    k, m = values.shape
+def provider_shares(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE, tol=None) -> np.ndarray:
+    """``shares[i, ..., j]``: probability that user j consults provider i (values ``[i, ..., j]``)."""
+    tol = rule.tol if tol is None else tol
     if rule.provider_tie == "uniform":
-        tied = values >= values.max(axis=0, keepdims=True) - rule.tol
+        tied = tied_providers(values, tol)
         return tied / tied.sum(axis=0, keepdims=True)
-    shares = np.zeros((k, m))
-    shares[choose_providers(values, rule), np.arange(m)] = 1.0
-    return shares
+    choice = choose_providers(values, rule, tol)
+    return (np.arange(values.shape[0]).reshape((-1,) + (1,) * (values.ndim - 1)) == choice[None]).astype(float)
 
 
 @dataclass(frozen=True, eq=False)
 class Response:
     """Users' response to a profile.
 
-    ``values[i, j]`` = V_j of provider i's scheme; ``choice[j]`` the provider user j
-    consults (the lowest tied index under the ``"uniform"`` rule); ``shares[i, j]``
-    the probability that she consults i; ``outcome[j, a, y]`` the induced
-    distribution over (action, state); ``utility[j]`` = E[u_j]; ``rule`` the tie rule.
+    ``values[i, j]`` = V_j of provider i's scheme; ``shares[i, j]`` the probability that
+    user j consults provider i (one 1 per column unless ``provider_tie="uniform"`` splits
+    her); ``choice[j]`` the provider she consults (under ``"uniform"``, the lowest of those
+    she splits between: see ``shares``); ``provider_outcomes[i, j, a, y]`` her outcome if she
+    consults i; ``outcome[j, a, y]`` her outcome; ``utility[j]`` = E[u_j]; ``rule`` the tie rule.
     """
 
     values: np.ndarray
@@ -185,36 +207,38 @@ class Response:
     utility: np.ndarray
     rule: ResponseRule
     shares: np.ndarray
-    provider_outcomes: np.ndarray | None = None  # [i, j, a, y], kept under the "uniform" rule
+    provider_outcomes: np.ndarray
+
+    @property
+    def split(self) -> np.ndarray:
+        """``split[j]``: user j divides her use between several providers (uniform ties only)."""
+        return (self.shares > 0).sum(axis=0) > 1
 
 
 def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> Response:
     """Every user's provider choice, action and outcome under ``profile``."""
     sigma = profile.per_user(market.n_users)  # [i, j, x, s]
     values = scheme_values(market.P, market.u, sigma)  # [i, j]
-    choice = choose_providers(values, rule)
-    shares = provider_shares(values, rule)
-    if rule.provider_tie == "uniform":
-        per_provider = outcomes(market.P, market.u, sigma, rule)  # [i, j, a, y]
-        mu = np.einsum("ij,ijay->jay", shares, per_provider)
-    else:
-        chosen = sigma[choice, np.arange(market.n_users)]  # [j, x, s]
-        mu = outcomes(market.P, market.u, chosen, rule)
+    tol = tolerances(market.u, rule)
+    choice = choose_providers(values, rule, tol)
+    shares = provider_shares(values, rule, tol)
+    per_provider = outcomes(market.P, market.u, sigma, rule)  # [i, j, a, y]
+    mu = np.einsum("ij,ijay->jay", shares, per_provider)
     utility = np.einsum("jay,jay->j", mu, market.u)
-    return Response(values, choice, mu, utility, rule, shares, per_provider if rule.provider_tie == "uniform" else None)
+    return Response(values, choice, mu, utility, rule, shares, per_provider)
 
 
 def provider_payoffs(market: Market, response: Response, mode: Literal["actions", "usage"] = "actions") -> np.ndarray:
-    """``Π_i = Σ_j p_j E_{mu_j}[U_i(j, a, y)]`` [MODEL.md §2].
+    """``Π_i = Σ_j p_j E_{mu_j}[U_i(j, a, y)]`` [docs/model.md §2].
 
-    ``mode="actions"`` (default): a provider earns from every user's action,
-    whichever provider she consulted. ``mode="usage"``: only from users who chose it.
+    ``mode="actions"`` (default): a provider earns from every user's action, whichever
+    provider she consulted. ``mode="usage"``: only from users who chose it (in proportion
+    to her share, when she splits between tied providers).
     """
-    per_user = np.einsum("jay,ijay->ij", response.outcome, market.U)  # [i, j]
-    if mode == "usage":
-        if response.provider_outcomes is not None:  # a user split between tied providers
-            per_user = np.einsum("ijay,ijay->ij", response.provider_outcomes, market.U)
-        per_user = per_user * response.shares
-    elif mode != "actions":
+    if mode == "actions":
+        per_user = np.einsum("jay,ijay->ij", response.outcome, market.U)  # [i, j]
+    elif mode == "usage":
+        per_user = np.einsum("ijay,ijay->ij", response.provider_outcomes, market.U) * response.shares
+    else:
         raise ValueError(f"mode must be 'actions' or 'usage', got {mode!r}")
     return per_user @ market.p

@@ -1,4 +1,4 @@
-"""Experiment ``personalization_vs_anonymity``: the papers' main claim (MODEL.md §9).
+"""Experiment ``personalization_vs_anonymity``: the papers' main claim (docs/model.md §9).
 
 For a market with alignment errors ε_j (Weak Market Alignment, per user) and ε_S
 (Strong Market Alignment), find equilibria among providers in both regimes
@@ -40,10 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pluralign import catalog
 from pluralign.analysis.alignment import strong_alignment, weak_alignment
 from pluralign.analysis.benchmarks import noinfo, opt
-from pluralign.analysis.equilibria import dynamics_solve, verify
+from pluralign.analysis.game import ProviderGame
 from pluralign.analysis.guarantees import check_guarantee
+from pluralign.analysis.solvers.dynamics import dynamics_solve
 from pluralign.model.market import Market
-from pluralign.model.schemes import Profile, no_information
 from pluralign.model.users import ResponseRule
 from pluralign.workflows.experiments.registry import Experiment, group_rows, mean_sem, register
 
@@ -96,7 +96,8 @@ def make_market(params: Params, seed: int) -> Market:
 
 
 def _regime(market: Market, regime: str, seed: int, eps_users: np.ndarray, eps_strong: float) -> dict:
-    search = dynamics_solve(market, regime, seed=seed, rule=RULE)
+    game = ProviderGame(market, regime, rule=RULE)
+    search = dynamics_solve(game, random_state=seed)
     verified = search.verified
     o = opt(market)
     out: dict = {"equilibria": len(verified), "candidates": len(search)}
@@ -109,9 +110,8 @@ def _regime(market: Market, regime: str, seed: int, eps_users: np.ndarray, eps_s
         out["guarantee_holds"] = all(c.holds for c in checks)
     else:
         out["max_gap"] = out["agg_gap"] = out["guarantee_holds"] = None
-    silent = Profile.uniform(regime, no_information(market.n_observations), market.n_providers, market.n_users)
     informative = bool(np.any(o - noinfo(market) > 1e-6))
-    out["uninformed"] = bool(informative and verify(market, silent, rule=RULE).verified)
+    out["uninformed"] = bool(informative and game.verify(game.uninformative()).verified)
     return out
 
 

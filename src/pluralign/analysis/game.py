@@ -1,0 +1,475 @@
+"""The game among providers: one object that carries every setting (docs/model.md §5, §8).
+
+A :class:`ProviderGame` fixes a market, a regime and how ties, payoffs and tolerances are
+treated. It answers the questions every solver asks:
+
+* ``respond(profile)`` and ``payoffs(profile)`` — users' response and Π_i (docs/model.md §4, §2);
+* ``best_response(profile, i)`` — provider i's exact best response (:class:`BestResponse`:
+  the supremum ``bound``, the ``value`` an explicit deviation attains under the users'
+  rule, and the deviation itself), by a **strategy** the game picks:
+
+  ====================  ==============================================================
+  strategy              when
+  ====================  ==============================================================
+  per-user LPs          personalized regime (:mod:`.responses.per_user`)
+  attracted sets        anonymous, within the size guard (:mod:`.responses.attracted_sets`)
+  heuristic             anonymous beyond the guard, labelled, certifies nothing
+  ====================  ==============================================================
+
+* ``verify(profile)`` — every provider's certified regret (:class:`Verification`);
+* ``induced_game(policy_class)`` — the finite game on a policy class (:mod:`.induced`).
+
+Solvers (:mod:`pluralign.analysis.solvers`) are functions of a game with explicit keywords;
+none of them re-reads a setting or branches on the regime.
+
+>>> from pluralign.catalog import load
+>>> game = ProviderGame(load("match_mismatch"), "anonymous")
+>>> v = game.verify(game.uninformative())
+>>> v.verified, v.utilities.tolist()          # docs/model.md §9 B: an uninformative equilibrium
+(True, [0.5, 0.5])
+>>> personal = ProviderGame(load("match_mismatch"), "personalized")
+>>> personal.verify(personal.uninformative()).verified   # each provider informs "its" user
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from pluralign.analysis.benchmarks import opt
+from pluralign.analysis.deviations import MODES, TIES, DeviationProblem, Mode, Ties, deviation_problem
+from pluralign.analysis.induced import InducedGame, induced_game
+from pluralign.analysis.limits import MAX_KINDS, MAX_PROFILES, MAX_SIGNALS, SizeError, check_size
+from pluralign.analysis.policies import PolicyClass, describe_scheme
+from pluralign.analysis.responses.attracted_sets import attracted_set_response
+from pluralign.analysis.responses.heuristic import heuristic_response
+from pluralign.analysis.responses.per_user import BACKENDS, Backend, PersuasionModels, per_user_response
+from pluralign.analysis.responses.result import BestResponse
+from pluralign.html import table
+from pluralign.model.market import Market
+from pluralign.model.schemes import Profile, Regime, full_revelation, no_information
+from pluralign.model.users import ResponseRule, Response, provider_payoffs, respond
+
+__all__ = ["ProviderGame", "Verification", "best_response", "verify", "DEFAULT_TOL", "DEFAULT_MARGIN", "METHODS"]
+
+DEFAULT_TOL = 1e-6
+DEFAULT_MARGIN = 1e-6
+Method = Literal["auto", "exact", "heuristic"]
+METHODS = ("auto", "exact", "heuristic")
+
+
+@dataclass(frozen=True, eq=False)
+class ProviderGame:
+    """Providers competing for users in ``market`` under ``regime`` (module docstring).
+
+    * ``mode``: providers earn from every user's action (``"actions"``) or only from their
+      own users (``"usage"``), docs/model.md §2;
+    * ``rule``: how users break ties (:class:`~pluralign.model.users.ResponseRule`);
+    * ``ties``: the certificate's provider ties — ``"rule"`` (the users' rule) or
+      ``"deviator"`` (won by the deviator, the setting of the proofs of docs/model.md §9);
+    * ``margin``: the strict margin (relative to each user's utility range) of explicit deviations;
+    * ``tol``: a profile is verified when every provider's certified regret is at most ``tol``;
+    * ``backend``: the LP backend of per-user LPs (``"highs"`` kept-alive and warm-started,
+      ``"highs-per-user"``, ``"highs-fresh"``, ``"scipy"``);
+    * ``method``: anonymous best responses — ``"exact"`` (attracted sets; a
+      :class:`~pluralign.analysis.limits.SizeError` beyond ``max_kinds``/``max_signals``),
+      ``"heuristic"`` (labelled, certifies nothing) or ``"auto"`` (exact within the guard);
+    * ``max_attempts``: strict LPs tried for the attained anonymous deviation;
+    * ``max_partitions``, ``seed``: the heuristic's sample of partitions of X.
+
+    The game is frozen: :meth:`replace` returns a game with other settings.
+    """
+
+    market: Market
+    regime: Regime
+    mode: Mode = "actions"
+    rule: ResponseRule = field(default_factory=ResponseRule)
+    ties: Ties = "rule"
+    margin: float = DEFAULT_MARGIN
+    tol: float = DEFAULT_TOL
+    backend: Backend = "highs"
+    method: Method = "auto"
+    max_kinds: int = MAX_KINDS
+    max_signals: int = MAX_SIGNALS
+    max_attempts: int = 8
+    max_partitions: int = 2000
+    seed: int = 0
+    _models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.market, Market):
+            raise TypeError(f"market must be a Market, got {type(self.market).__name__}")
+        if self.regime not in ("personalized", "anonymous"):
+            raise ValueError(f"regime must be 'personalized' or 'anonymous', got {self.regime!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be 'actions' or 'usage', got {self.mode!r}")
+        if self.ties not in TIES:
+            raise ValueError(f"ties must be 'rule' or 'deviator', got {self.ties!r}")
+        if not isinstance(self.rule, ResponseRule):
+            raise TypeError(f"rule must be a ResponseRule, got {type(self.rule).__name__}")
+        if self.rule.quantal_beta is not None:
+            raise ValueError(
+                "a ProviderGame needs best-responding users (its best responses use obedience); "
+                f"quantal_beta={self.rule.quantal_beta} is not supported — use pluralign.respond for quantal users"
+            )
+        for name, lo, hi in (("margin", 0.0, 0.1), ("tol", 0.0, 1.0)):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and lo <= value <= hi):
+                raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {self.backend!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        for name in ("max_kinds", "max_signals", "max_attempts", "max_partitions"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.seed, (int, np.integer)) and self.seed >= 0):
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    # ------------------------------------------------------------------ settings
+    def replace(self, **changes) -> "ProviderGame":
+        """The same game with other settings (unknown names are a ``TypeError``)."""
+        return dataclasses.replace(self, **changes)
+
+    def settings(self) -> dict:
+        """Every setting as plain data (recorded in results)."""
+        return {
+            "regime": self.regime,
+            "mode": self.mode,
+            "tie_rule": self.rule.describe(),
+            "ties": self.ties,
+            "margin": self.margin,
+            "tol": self.tol,
+            "backend": self.backend,
+            "method": self.method,
+            "max_kinds": self.max_kinds,
+            "max_signals": self.max_signals,
+        }
+
+    # ------------------------------------------------------------------ profiles
+    def uniform_profile(self, scheme) -> Profile:
+        """Every provider plays ``scheme`` (for every user)."""
+        m = self.market
+        return Profile.uniform(self.regime, scheme, m.n_providers, m.n_users)
+
+    def uninformative(self) -> Profile:
+        """Every provider says nothing."""
+        return self.uniform_profile(no_information(self.market.n_observations))
+
+    def full_revelation(self) -> Profile:
+        """Every provider reveals its observation."""
+        return self.uniform_profile(full_revelation(self.market.n_observations))
+
+    def groups(self) -> tuple[np.ndarray, ...]:
+        """The sets of users a provider's policy cannot tell apart, each served by one scheme:
+        every user alone (personalized) or all users together (anonymous). A provider's
+        payoff is a sum over groups, and a group's payoff depends only on its schemes."""
+        users = np.arange(self.market.n_users)
+        return tuple(users[[j]] for j in users) if self.regime == "personalized" else (users,)
+
+    def profile_from_groups(self, schemes) -> Profile:
+        """The profile in which provider i plays ``schemes[g][i]`` (a scheme ``[x, s]``) for group g."""
+        m = self.market
+        groups = self.groups()
+        if len(schemes) != len(groups):
+            raise ValueError(f"expected one list of schemes per group ({len(groups)}), got {len(schemes)}")
+        if self.regime == "anonymous":
+            return Profile.anonymous(list(schemes[0]))
+        per_user = [[None] * m.n_users for _ in range(m.n_providers)]
+        for g, users in enumerate(groups):
+            for i in range(m.n_providers):
+                for j in users:
+                    per_user[i][int(j)] = schemes[g][i]
+        return Profile.personalized(per_user)
+
+    def random_profile(self, rng: np.random.Generator, n_signals: int | None = None) -> Profile:
+        """A random profile: every scheme's rows Dirichlet(½) over ``n_signals`` signals (default |X|)."""
+        m = self.market
+        n_s = m.n_observations if n_signals is None else n_signals
+        shape = (m.n_providers, m.n_users) if self.regime == "personalized" else (m.n_providers,)
+        return Profile(self.regime, rng.dirichlet(np.full(n_s, 0.5), size=shape + (m.n_observations,)))
+
+    def check_profile(self, profile: Profile) -> Profile:
+        """``profile`` if it fits this game, else a ``ValueError`` saying what does not."""
+        m = self.market
+        if not isinstance(profile, Profile):
+            raise TypeError(f"expected a Profile, got {type(profile).__name__}")
+        if profile.regime != self.regime:
+            raise ValueError(f"profile is {profile.regime}, the game is {self.regime}")
+        if profile.n_providers != m.n_providers:
+            raise ValueError(f"profile has {profile.n_providers} providers, the market has {m.n_providers}")
+        if profile.schemes.shape[-2] != m.n_observations:
+            raise ValueError(f"profile schemes have {profile.schemes.shape[-2]} rows, the market has {m.n_observations} observations")
+        if self.regime == "personalized" and profile.schemes.shape[1] != m.n_users:
+            raise ValueError(f"profile has schemes for {profile.schemes.shape[1]} users, the market has {m.n_users}")
+        return profile
+
+    # ------------------------------------------------------------------ users and payoffs
+    def respond(self, profile: Profile) -> Response:
+        """Users' response (docs/model.md §4)."""
+        return respond(self.market, self.check_profile(profile), self.rule)
+
+    def payoffs(self, profile: Profile) -> np.ndarray:
+        """``Π[i]`` under the users' rule and the game's payoff mode."""
+        return provider_payoffs(self.market, self.respond(profile), self.mode)
+
+    # ------------------------------------------------------------------ best responses
+    def deviation_problem(self, profile: Profile, provider: int) -> DeviationProblem:
+        """What ``provider`` faces at ``profile`` (outside options, thresholds; :mod:`.deviations`)."""
+        self.check_profile(profile)
+        if not (isinstance(provider, (int, np.integer)) and 0 <= provider < self.market.n_providers):
+            raise ValueError(f"provider must be in 0..{self.market.n_providers - 1}, got {provider!r}")
+        return deviation_problem(
+            self.market, profile, int(provider), rule=self.rule, mode=self.mode, ties=self.ties, margin=self.margin
+        )
+
+    def strategy(self) -> str:
+        """The best-response strategy the game uses: ``"per-user"``, ``"attracted-sets"`` or ``"heuristic"``."""
+        if self.regime == "personalized":
+            return "per-user"
+        if self.method == "heuristic":
+            return "heuristic"
+        try:
+            check_size(self.market.n_users, self.market.n_actions, self.max_kinds, self.max_signals)
+        except SizeError:
+            if self.method == "exact":
+                raise
+            return "heuristic"
+        return "attracted-sets"
+
+    def best_response(self, profile: Profile, provider: int, *, bound: bool = True, keep_evidence: bool = False) -> BestResponse:
+        """Provider ``provider``'s best response to the others' policies in ``profile``.
+
+        ``bound=False`` skips the supremum (``bound`` is NaN), e.g. inside dynamics;
+        ``keep_evidence`` keeps the bound's LPs (attracted sets) for certificates.
+        """
+        problem = self.deviation_problem(profile, provider)
+        strategy = self.strategy()
+        if strategy == "per-user":
+            return per_user_response(problem, self._persuasion_models(), bound=bound)
+        if strategy == "attracted-sets":
+            return attracted_set_response(
+                problem, models=self._persuasion_models(), bound=bound, max_kinds=self.max_kinds,
+                max_signals=self.max_signals, max_attempts=self.max_attempts, keep_evidence=keep_evidence,
+            )
+        note = ""
+        if self.method == "auto":
+            try:
+                check_size(self.market.n_users, self.market.n_actions, self.max_kinds, self.max_signals)
+            except SizeError as exc:
+                note = str(exc)
+        return heuristic_response(
+            problem, models=self._persuasion_models(), max_partitions=self.max_partitions, max_signals=self.max_signals,
+            seed=self.seed, note=note,
+        )
+
+    def _persuasion_models(self) -> PersuasionModels:
+        models = self._models.get("persuasion")
+        if models is None:
+            backend = self.backend if self.regime == "personalized" else "highs"
+            models = self._models["persuasion"] = PersuasionModels(self.market, backend)
+        return models
+
+    # ------------------------------------------------------------------ verification
+    def verify(self, profile: Profile) -> "Verification":
+        """Check ``profile`` from scratch: users' response, payoffs, and every provider's exact best response."""
+        started = time.perf_counter()
+        resp = self.respond(profile)
+        payoffs = provider_payoffs(self.market, resp, self.mode)
+        brs = tuple(self.best_response(profile, i) for i in range(self.market.n_providers))
+        bounds = np.array([br.bound for br in brs])
+        values = np.array([br.value for br in brs])
+        return Verification(
+            game=self,
+            profile=profile,
+            response=resp,
+            payoffs=payoffs,
+            regret=np.maximum(bounds - payoffs, 0.0),
+            regret_attained=np.maximum(values - payoffs, 0.0),
+            opt=opt(self.market),
+            best_responses=brs,
+            seconds=time.perf_counter() - started,
+        )
+
+    # ------------------------------------------------------------------ finite games
+    def induced_game(self, policy_class: PolicyClass = "partitions", *, max_profiles: int = MAX_PROFILES) -> InducedGame:
+        """The normal-form game in which every scheme is in ``policy_class`` (:mod:`.induced`)."""
+        return induced_game(
+            self.market, self.regime, policy_class=policy_class, rule=self.rule, mode=self.mode, max_profiles=max_profiles
+        )
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        r = self.rule
+        return (
+            f"ProviderGame({self.market.name!r}, {self.regime}, mode {self.mode}, ties {self.ties}, "
+            f"provider_tie {r.provider_tie}, action_tie {r.action_tie}, tol {self.tol:g})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = [(k, v if not isinstance(v, dict) else ", ".join(f"{a}={b}" for a, b in v.items()))
+                for k, v in self.settings().items()]
+        return table(f"ProviderGame on {self.market.name}", ("setting", "value"), rows)
+
+
+@dataclass(frozen=True, eq=False)
+class Verification:
+    """A profile checked from scratch: payoffs, certified regrets, users' utilities and gaps.
+
+    ``regret[i]`` is the certified regret (the best response's supremum minus the payoff),
+    ``regret_attained[i]`` what the best explicit deviation gains under the users' rule.
+    ``exact`` is False when some best response was the heuristic (its regret is then still
+    an upper bound, possibly loose). ``verified``: every certified regret is at most the
+    game's ``tol``.
+    """
+
+    game: ProviderGame
+    profile: Profile
+    response: Response
+    payoffs: np.ndarray
+    regret: np.ndarray
+    regret_attained: np.ndarray
+    opt: np.ndarray
+    best_responses: tuple[BestResponse, ...]
+    seconds: float
+
+    @property
+    def market(self) -> Market:
+        return self.game.market
+
+    @property
+    def regime(self) -> str:
+        return self.game.regime
+
+    @property
+    def tol(self) -> float:
+        return self.game.tol
+
+    @property
+    def utilities(self) -> np.ndarray:
+        return self.response.utility
+
+    @property
+    def shares(self) -> np.ndarray:
+        """``shares[i, j]``: probability that user j consults provider i."""
+        return self.response.shares
+
+    @property
+    def gap(self) -> np.ndarray:
+        """``OPT_j − E[u_j]`` per user."""
+        return self.opt - self.utilities
+
+    @property
+    def exact(self) -> bool:
+        return all(br.exact for br in self.best_responses)
+
+    @property
+    def max_regret(self) -> float:
+        return float(np.max(self.regret))
+
+    @property
+    def verified(self) -> bool:
+        """Every provider's certified regret is at most ``tol``."""
+        return self.max_regret <= self.tol
+
+    def consults(self, user: int) -> str:
+        """The provider(s) user ``user`` consults, e.g. ``"match_ai"`` or ``"a 0.5, b 0.5"`` when split."""
+        names = self.market.providers
+        share = self.shares[:, user]
+        used = np.flatnonzero(share > 0)
+        if used.size == 1:
+            return names[int(used[0])]
+        return ", ".join(f"{names[int(i)]} {share[i]:.3g}" for i in used)
+
+    def to_dict(self) -> dict:
+        m = self.market
+        return {
+            "verified": self.verified,
+            "exact": self.exact,
+            "tol": self.tol,
+            "max_regret": self.max_regret,
+            "users": {
+                name: {
+                    "utility": float(self.utilities[j]),
+                    "opt": float(self.opt[j]),
+                    "gap": float(self.gap[j]),
+                    "provider": self.consults(j),
+                    "shares": {m.providers[i]: float(s) for i, s in enumerate(self.shares[:, j]) if s > 0},
+                }
+                for j, name in enumerate(m.users)
+            },
+            "providers": {
+                name: {
+                    "payoff": float(self.payoffs[i]),
+                    "regret": float(self.regret[i]),
+                    "regret_attained": float(self.regret_attained[i]),
+                    "best_response": self.best_responses[i].method,
+                }
+                for i, name in enumerate(m.providers)
+            },
+            "policies": policies_dict(m, self.profile),
+            "tie_rule": self.game.rule.describe(),
+            "ties": self.game.ties,
+            "mode": self.game.mode,
+            "margin": self.game.margin,
+            "seconds": self.seconds,
+        }
+
+    def _repr_html_(self) -> str:
+        m = self.market
+        state = "verified" if self.verified else "NOT verified"
+        users = table(
+            f"{m.name}, {self.regime}: {state} (max regret {self.max_regret:.3g}, tol {self.tol:g})",
+            ("user", "utility", "OPT", "gap", "consults"),
+            [(u, self.utilities[j], self.opt[j], self.gap[j], self.consults(j)) for j, u in enumerate(m.users)],
+        )
+        provs = table(
+            "providers", ("provider", "payoff", "regret (certified)", "regret (attained)"),
+            [(p, self.payoffs[i], self.regret[i], self.regret_attained[i]) for i, p in enumerate(m.providers)],
+        )
+        return users + provs
+
+    def __repr__(self) -> str:
+        state = "verified" if self.verified else "NOT verified"
+        return (
+            f"Verification({self.regime}, {state}: max regret {self.max_regret:.3g} (tol {self.tol:g}), "
+            f"utilities {np.round(self.utilities, 6).tolist()}, payoffs {np.round(self.payoffs, 6).tolist()})"
+        )
+
+
+def policies_dict(market: Market, profile: Profile) -> dict:
+    """Schemes as plain data: ``{provider: {user: {"summary", "scheme": {x: {signal: prob}}}}}`` (personalized)
+    or ``{provider: {"summary", "scheme"}}`` (anonymous)."""
+
+    def one(sigma: np.ndarray) -> dict:
+        return {
+            "summary": describe_scheme(market, sigma),
+            "scheme": {
+                x: {f"s{k}": float(v) for k, v in enumerate(sigma[kx]) if v > 1e-12}
+                for kx, x in enumerate(market.observations)
+            },
+        }
+
+    out = {}
+    for i, name in enumerate(market.providers):
+        if profile.regime == "personalized":
+            out[name] = {user: one(profile.scheme(i, j)) for j, user in enumerate(market.users)}
+        else:
+            out[name] = one(profile.scheme(i))
+    return out
+
+
+def best_response(game: ProviderGame, profile: Profile, provider: int, *, bound: bool = True) -> BestResponse:
+    """``game.best_response(profile, provider, bound=bound)``."""
+    return game.best_response(profile, provider, bound=bound)
+
+
+def verify(game: ProviderGame, profile: Profile) -> Verification:
+    """``game.verify(profile)``."""
+    return game.verify(profile)
