@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TEST_EXTRAS ?= test,data,dask,gambit
 
-.PHONY: demo test bench browser clean
+.PHONY: demo test bench browser clean fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(VENV)/.installed-test browser
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/alignment.py --quick
 	$(PY) benchmarks/equilibria.py --quick
+
+# 10,000 mutated market files in-process, 500 sweep configs and a command-line sample;
+# prints counts per mutation class and outcome (about a minute on 2 cores).
+fuzz: $(VENV)/.installed-core
+	$(PY) -m pluralign.workflows.fuzz --cases 10000 --configs 500 --cli 300
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -53,6 +53,8 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "times
 _SEQ_TAGS = {None, "!", _TAG + "seq"}
 _MAP_TAGS = {None, "!", _TAG + "map"}
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+# What YAML's reader refuses: control characters other than tab and line breaks, and U+FFFE/U+FFFF.
+_NOT_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class DocumentError(ValueError):
@@ -323,6 +325,10 @@ class _YamlBuilder:
         self.anchors: dict[str, Any] = {}
 
     def build(self) -> tuple[Any, LineMap]:
+        bad = _NOT_YAML.search(self.text)
+        if bad is not None:
+            line, col = _line_col(self.text, bad.start())
+            raise _fail(f"character U+{ord(bad.group()):04X} at column {col}: YAML files hold printable text only (write it as an escape in double quotes)", line)
         loader = _Loader(self.text)
         try:
             data = self._document(loader)

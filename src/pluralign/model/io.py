@@ -43,6 +43,7 @@ from pluralign.model.validation import (
 __all__ = [
     "load_market",
     "parse_market",
+    "parse_market_bytes",
     "validate_market_file",
     "market_to_dict",
     "dump_market",
@@ -77,6 +78,17 @@ def load_market(path: str | Path) -> Market:
     except DocumentError as exc:
         raise _document_error(exc, source) from None
     return parse_market(text, source=source, fmt=_format_of(path), default_name=escape(path.stem, 200))
+
+
+def parse_market_bytes(raw: bytes, source: str = "<market>", fmt: str = "yaml", default_name: str = "market") -> Market:
+    """:func:`parse_market` of a file's bytes, decoded as :func:`load_market` does (UTF-8, or a BOM's encoding)."""
+    if len(raw) > limits.MAX_FILE_BYTES:
+        raise MarketFileError([Problem("", f"file too large: more than {limits.size_text(limits.MAX_FILE_BYTES)} (the limit for this kind of file)", source)])
+    try:
+        text = documents.decode(raw)
+    except DocumentError as exc:
+        raise _document_error(exc, source) from None
+    return parse_market(text, source=source, fmt=fmt, default_name=default_name)
 
 
 def validate_market_file(path: str | Path) -> list[Problem]:
@@ -144,8 +156,8 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
     signals, observation = _read_observation(data, out, states)
     if not _size_ok(data, out, actions, n_y):
         return {}
-    users, masses, u = _read_users(data.get("users"), out, actions, n_y, normalize)
-    providers, U, user_specific = _read_providers(data.get("providers"), out, actions, n_y, users)
+    users, masses, u = _read_users(data.get("users", _MISSING), out, actions, n_y, normalize)
+    providers, U, user_specific = _read_providers(data.get("providers", _MISSING), out, actions, n_y, users)
     if out:
         return {}
     return dict(
@@ -266,8 +278,11 @@ def _read_table(table: Any, path: tuple, out: Collector, actions: list[str] | No
     return np.array(rows, dtype=float)
 
 
+_MISSING = object()  # a required list left out (reported once, as a missing field)
+
+
 def _read_named_list(items: Any, field: str, out: Collector, allowed: tuple) -> list[tuple[int, dict]]:
-    if items is None:
+    if items is _MISSING:
         return []
     if not isinstance(items, list):
         out.add((field,), f"expected a list of {field}, got {describe(items)}")
