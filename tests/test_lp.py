@@ -72,3 +72,27 @@ def test_mixed_integer_program_on_both_backends():
         assert res.optimal and res.objective == pytest.approx(1.0) and res.row_dual is None
     relaxed = LinearProgram.build(c=[1, 1], A=[[2, 2]], row_lower=[-INF], row_upper=[3], sense="max", integrality=[0, 0])
     assert not relaxed.is_mip and solve_lp(relaxed).objective == pytest.approx(1.5)
+
+
+def test_kept_alive_model_retries_a_solve_it_cannot_settle(monkeypatch):
+    """HiGHS sometimes ends a warm-started solve with status 'unknown': the model retries from scratch
+    (a fresh HiGHS model, then scipy) instead of failing."""
+    import pluralign.lp as lpmod
+
+    model = LPModel(small_lp())
+    real = lpmod._read_highs
+    calls = {"n": 0}
+
+    def flaky(h, backend, started, mip=False):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return lpmod.LPResult("unknown", None, float("nan"), None, None, backend)
+        return real(h, backend, started, mip)
+
+    monkeypatch.setattr(lpmod, "_read_highs", flaky)
+    res = model.solve()
+    assert res.optimal and res.objective == pytest.approx(solve_lp(small_lp(), backend="scipy").objective)
+    assert model.retries == 1
+    model.set_costs([2.0, 1.0])  # the retry used the model's current data, and later solves still work
+    assert model.solve().objective == pytest.approx(solve_lp(LinearProgram.build(
+        c=[2, 1], A=[[1, 2], [1, -1]], row_lower=[1, -INF], row_upper=[INF, 0.5], col_upper=3)).objective)

@@ -52,6 +52,9 @@ __all__ = [
 ]
 
 INF = float("inf")
+#: HiGHS's primal and dual feasibility tolerances (its default, 1e-7, lets a bound's LP gain
+#: ~1e-7 × its multipliers from constraint violations; certificates compare regrets with 1e-6).
+FEASIBILITY_TOL = 1e-9
 Sense = Literal["min", "max"]
 Backend = Literal["highs", "scipy"]
 
@@ -179,6 +182,8 @@ def _new_highs():
             h = highspy.Highs()
         _banner_suppressed = True
     h.setOptionValue("output_flag", False)
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, FEASIBILITY_TOL)
     return h
 
 
@@ -283,6 +288,7 @@ def _solve_scipy(lp: LinearProgram) -> LPResult:
         b_eq=hi[eq] if eq.any() else None,
         bounds=bounds,
         method="highs",
+        options={"primal_feasibility_tolerance": FEASIBILITY_TOL, "dual_feasibility_tolerance": FEASIBILITY_TOL},
     )
     seconds = time.perf_counter() - started
     status = {0: "optimal", 2: "infeasible", 3: "unbounded"}.get(res.status, "error")

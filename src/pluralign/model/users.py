@@ -32,6 +32,7 @@ __all__ = [
     "ResponseRule",
     "DEFAULT_RULE",
     "utility_scales",
+    "unit_utilities",
     "tolerances",
     "tied_providers",
     "Response",
@@ -98,6 +99,18 @@ def utility_scales(u: np.ndarray) -> np.ndarray:
     u = np.asarray(u, dtype=float)
     scale = u.reshape(u.shape[0], -1).max(axis=1) - u.reshape(u.shape[0], -1).min(axis=1)
     return np.where(scale > 0, scale, 1.0)
+
+
+def unit_utilities(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(u_unit, low, scale)``: each user's utility mapped onto [0, 1], ``u_unit[j] = (u[j] − low[j]) / scale[j]``.
+
+    A value (or any expectation of u_j under a probability) maps the same way, so linear programs
+    can state users' constraints in these units, where every user's rows have the same scale.
+    """
+    u = np.asarray(u, dtype=float)
+    low = u.reshape(u.shape[0], -1).min(axis=1)
+    scale = utility_scales(u)
+    return (u - low[:, None, None]) / scale[:, None, None], low, scale
 
 
 def tolerances(u: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:

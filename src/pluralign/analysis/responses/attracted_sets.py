@@ -48,6 +48,7 @@ from pluralign.analysis.responses.per_user import KEEP_TOL, PersuasionModels
 from pluralign.analysis.responses.result import BestResponse, BoundLP, finish
 from pluralign.lp import LPError, solve_lp, solve_robust
 from pluralign.model.schemes import pad_signals
+from pluralign.model.users import unit_utilities
 
 __all__ = ["attracted_set_response", "CandidatePool", "solve_set", "relaxed_persuasion", "clean_scheme"]
 
@@ -85,9 +86,14 @@ def solve_set(problem: DeviationProblem, T: tuple, *, relaxed: bool, backend: st
     if any(np.isposinf(part[j]) for j in T) or any(np.isneginf(cap[j]) for j in N):
         return None, None, None, None
     weight, const = (th.own_weight, th.attract_const) if relaxed else (None, None)
+    u_unit, low, scale = unit_utilities(m.u)  # users' rows in units of their utility ranges
+
+    def unit(v):
+        return (np.asarray(v, dtype=float) - low) / scale
+
     lp, S = build_attracted_set_lp(
-        m.P, m.u, m.U[problem.provider], m.p, T, problem.outside.value, leave, participation=part, outside_cap=cap,
-        obedience_margin=obey, own_weight=weight, attract_const=const,
+        m.P, u_unit, m.U[problem.provider], m.p, T, unit(problem.outside.value), leave, participation=unit(part),
+        outside_cap=unit(cap), obedience_margin=np.asarray(obey) / scale, own_weight=weight, attract_const=const,
     )
     res = solve_robust(lp) if backend != "scipy" else solve_lp(lp, backend="scipy")
     if res.status in ("infeasible", "infeasible_or_unbounded"):

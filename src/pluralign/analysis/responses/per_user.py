@@ -44,6 +44,7 @@ from pluralign.analysis.responses.result import BestResponse, finish
 from pluralign.lp import INF, LinearProgram, LPError, LPModel, solve_robust
 from pluralign.model.market import Market
 from pluralign.model.schemes import pad_signals
+from pluralign.model.users import unit_utilities
 
 __all__ = [
     "Backend",
@@ -135,12 +136,18 @@ class PersuasionModels:
 
     A solve the warm-started model cannot settle is retried from scratch and then with
     scipy (:meth:`pluralign.lp.LPModel.solve`); only if all fail is :class:`~pluralign.lp.LPError` raised.
+
+    Thresholds and margins are given in the users' own units; the programs state each user's
+    rows in units of her utility range (:func:`~pluralign.model.users.unit_utilities`), so that
+    solver tolerances mean the same for a user whose utilities differ by 1e-4 as for one whose
+    differ by 1.
     """
 
     def __init__(self, market: Market, backend: Backend = "highs"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
         self.market = market
+        self.u, self.low, self.scale = unit_utilities(market.u)
         self.backend = backend
         self._models: dict[tuple, LPModel] = {}
         self._blocks: dict[bytes, sp.csc_matrix] = {}
@@ -154,11 +161,13 @@ class PersuasionModels:
         (an LP behind a supremum): an "infeasible" answer is confirmed from scratch."""
         m = self.market
         self.solves += 1
+        participation = (participation - self.low[user]) / self.scale[user]
+        obey_margin = obey_margin / self.scale[user]
         if self.backend in ("highs", "highs-per-user"):
             key = ("user", user, float(obey_margin))
             model = self._models.get(key)
             if model is None:
-                lp = build_persuasion_lp(m.P, m.u[user], U, participation=0.0, margin=obey_margin)
+                lp = build_persuasion_lp(m.P, self.u[user], U, participation=0.0, margin=obey_margin)
                 model = self._models[key] = LPModel(lp)
             else:
                 model.set_costs(np.einsum("xy,ay->xa", m.P, U).ravel())
@@ -166,7 +175,7 @@ class PersuasionModels:
             res = model.solve(confirm_infeasible=relaxed)
         else:
             part = None if not np.isfinite(participation) else float(participation)
-            lp = build_persuasion_lp(m.P, m.u[user], U, participation=part, margin=obey_margin)
+            lp = build_persuasion_lp(m.P, self.u[user], U, participation=part, margin=obey_margin)
             res = solve_robust(lp) if self.backend == "highs-fresh" else _scipy_first(lp)
         if res.status in ("infeasible", "infeasible_or_unbounded"):
             return None, None
@@ -189,7 +198,7 @@ class PersuasionModels:
             todo = range(n_u)
         else:
             costs = np.einsum("xy,jay->jxa", m.P, m.U[provider]).reshape(n_u, -1)
-            todo = self._solve_blocks(provider, costs, part, margin, obj, X)
+            todo = self._solve_blocks(provider, costs, (part - self.low) / self.scale, margin / self.scale, obj, X)
         for j in todo:
             if skip[j]:
                 continue
@@ -202,9 +211,10 @@ class PersuasionModels:
     def _hard(self, margin: np.ndarray) -> np.ndarray:
         if not np.any(margin > 0):
             return np.zeros(self.market.n_users, dtype=bool)
-        return (margin > 0) & ~strictly_obedient_revelation(self.market.P, self.market.u, margin)
+        return (margin > 0) & ~strictly_obedient_revelation(self.market.P, self.u, margin)
 
     def _solve_blocks(self, provider, costs, participation, margin, obj, X) -> list[int]:
+        """The block model (thresholds and margins in unit utilities); returns the users to solve alone."""
         m = self.market
         n_u, n_x, n_a = m.n_users, m.n_observations, m.n_actions
         n_col, n_row = n_x * n_a + 1, n_x + n_a * (n_a - 1) + 1
@@ -216,7 +226,7 @@ class PersuasionModels:
             A = self._blocks.get(mkey)
             if A is None:
                 # users whose margin LP might be infeasible get margin 0 here and are redone alone
-                A = self._blocks[mkey] = persuasion_blocks(m.P, m.u, np.where(hard, 0.0, margin))
+                A = self._blocks[mkey] = persuasion_blocks(m.P, self.u, np.where(hard, 0.0, margin))
             c = np.concatenate([costs, np.full((n_u, 1), -ELASTIC_PENALTY)], axis=1).ravel()
             lo = np.tile(np.concatenate([np.ones(n_x), np.zeros(n_row - n_x)]), n_u)
             hi = np.tile(np.concatenate([np.ones(n_x), np.full(n_row - n_x, INF)]), n_u)
