@@ -213,7 +213,7 @@ def _many(rng: random.Random, doc: dict) -> Any:
 
     which = rng.choice(["states", "actions", "users"])
     if which == "states":
-        n = rng.choice([limits.MAX_STATES, limits.MAX_STATES + 1, 2 * limits.MAX_STATES])
+        n = rng.choice([limits.MAX_STATES + 1, 2 * limits.MAX_STATES])  # (at the limit: tests/test_input_defects.py)
         doc["states"] = [f"s{k}" for k in range(n)]
         doc["prior"] = [1 / n] * n
         doc.pop("signals", None)
