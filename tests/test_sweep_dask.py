@@ -59,17 +59,19 @@ def test_cli_sweep_on_the_cluster(tmp_path, scheduler, cli):
 def test_sweep_killed_mid_way_resumes_to_the_same_results(tmp_path, scheduler):
     cfg = tmp_path / "slow.yaml"
     run_dir = tmp_path / "killed"
-    _write_slow_config(cfg, run_dir)
+    go = _write_slow_config(cfg, run_dir)
     args = ["sweep", str(cfg), "--quiet", "--backend", "dask", "--scheduler", scheduler]
     proc = _start(args)
     try:
-        _wait_for_rows(proc, run_dir, at_least=3)
+        _wait_for_rows(proc, run_dir, at_least=2)
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
+        go.touch()  # held tasks may now finish; nobody is left to record them
     finally:
+        go.touch()
         _reap(proc)
     partial = store_rows(run_dir)
-    assert 3 <= len(partial) < 12, len(partial)
+    assert 2 <= len(partial) <= 4, len(partial)  # only the 4 tasks of seeds 0 and 1 could finish
 
     resumed = subprocess.run([sys.executable, "-m", "pluralign", *args], capture_output=True, text=True, timeout=60)
     assert resumed.returncode == 0, resumed.stderr

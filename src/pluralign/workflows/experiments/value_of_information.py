@@ -2,7 +2,7 @@
 
 On random markets (:func:`pluralign.catalog.random_market`), with user masses ``p_j``:
 
-* ``opt = Σ_j p_j OPT_j`` and ``noinfo = Σ_j p_j NOINFO_j`` (MODEL.md §6);
+* ``opt = Σ_j p_j OPT_j`` and ``noinfo = Σ_j p_j NOINFO_j`` (docs/model.md §6);
 * ``value_of_information = opt − noinfo`` (≥ 0);
 * ``monopoly_user = mean_i Σ_j p_j MONOPOLY_ij`` — users' utility when provider i alone
   persuades each of them, averaged over providers; ``monopoly_user_best`` lets each
@@ -11,8 +11,10 @@ On random markets (:func:`pluralign.catalog.random_market`), with user masses ``
   the value of information a monopolist passes on to users (``None`` when there is none).
 
 It is light (a few tiny LPs per task) and is the experiment the sweep machinery is
-tested on. Two parameters are **testing hooks**, not science: ``sleep_seconds``
-makes every task sleep that long, ``fail_on_seed`` makes the task of that seed raise.
+tested on. Three parameters are **testing hooks**, not science: ``sleep_seconds``
+makes every task sleep that long, ``fail_on_seed`` makes the task of that seed raise, and
+``hold_file`` makes the tasks of seeds ≥ ``hold_from_seed`` wait until that file exists (at
+most 120 s), so that a test can stop a sweep while it is certainly unfinished.
 
 >>> row = run(Params(n_states=3), seed=1)
 >>> row["value_of_information"] >= 0 and row["noinfo"] <= row["monopoly_user"] + 1e-9 <= row["opt"] + 2e-9
@@ -23,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -49,12 +52,23 @@ class Params(BaseModel):
     user_specific: bool = Field(False, description="providers' utilities depend on the user")
     sleep_seconds: float = Field(0.0, ge=0.0, le=60.0, description="testing hook: sleep this long in every task")
     fail_on_seed: int | None = Field(None, description="testing hook: the task with this seed raises")
+    hold_file: str | None = Field(None, description="testing hook: tasks of seeds >= hold_from_seed wait for this file")
+    hold_from_seed: int = Field(0, ge=0, description="testing hook: the first seed that waits for hold_file")
+
+
+def _hold(path: str, limit: float = 120.0) -> None:
+    """Wait until ``path`` exists (polling; at most ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def run(params: Params, seed: int) -> dict:
     """One random market: mass-weighted OPT, NOINFO and monopoly utilities (see the module docstring)."""
     if params.sleep_seconds:
         time.sleep(params.sleep_seconds)
+    if params.hold_file is not None and seed >= params.hold_from_seed:
+        _hold(params.hold_file)
     if params.fail_on_seed is not None and seed == params.fail_on_seed:
         raise RuntimeError(f"failing on purpose for seed {seed} (testing hook fail_on_seed)")
     market = random_market(
