@@ -17,13 +17,13 @@ import argparse
 import multiprocessing as mp
 import platform
 import time
-from fractions import Fraction
-
 import numpy as np
 
-from pluralign.analysis.anonymous_br import anonymous_best_response
-from pluralign.analysis.equilibria import dynamics_solve, enumerate_solve, induced_game, pure_equilibria
+from pluralign.analysis.game import ProviderGame
+from pluralign.analysis.induced import pure_equilibria
 from pluralign.analysis.policies import policy_class, random_schemes
+from pluralign.analysis.solvers.dynamics import dynamics_solve
+from pluralign.analysis.solvers.enumeration import enumerate_solve
 from pluralign.catalog import random_market
 from pluralign.model.schemes import Profile
 from pluralign.model.users import DEFAULT_RULE, respond
@@ -46,8 +46,8 @@ def bench_dynamics(n_users: int, rounds: int, backends: list[str]) -> dict:
         walls, cpus = [], []
         for _ in range(repeats):
             started, cpu = time.perf_counter(), time.process_time()
-            res = dynamics_solve(m, "personalized", starts=("uninformative",), max_rounds=rounds,
-                                 verify_results=False, backend=backend)
+            res = dynamics_solve(ProviderGame(m, "personalized", backend=backend), starts=("uninformative",),
+                                 max_rounds=rounds, verify_results=False)
             walls.append(time.perf_counter() - started)
             cpus.append(time.process_time() - cpu)
         run = res.runs[0]
@@ -74,27 +74,23 @@ def bench_enumeration(n_states: int, n_providers: int, n_users: int) -> None:
     line(f"[2] pure-equilibrium enumeration, anonymous: {k} providers x {m.n_users} users, |X|={n_states} "
          f"({C.shape[0]} partitions -> {C.shape[0] ** k} profiles)")
     t0 = time.perf_counter()
-    res = enumerate_solve(m, "anonymous", verify_results=False, max_equilibria=10**9)
+    game = ProviderGame(m, "anonymous")
+    res = enumerate_solve(game, verify_results=False)
     t_total = time.perf_counter() - t0
-    table = induced_game(m, "anonymous").payoffs  # the same payoffs, as a normal-form game
+    induced = game.induced_game()  # the same payoffs, as a normal-form game
+    table = induced.payoffs
     t0 = time.perf_counter()
     ours = pure_equilibria(np.round(table, 10), 0.0)
     t_detect = time.perf_counter() - t0
     line(f"    pluralign enumerate_solve (payoffs + equilibria): {t_total:.4f} s, "
-         f"equilibrium detection alone {t_detect:.4f} s, {res.info['in_class_equilibria']} pure equilibria")
+         f"equilibrium detection alone {t_detect:.4f} s, {res.in_class_equilibria} pure equilibria")
     try:
         import pygambit as gbt
     except ImportError:
         line("    pygambit not installed: comparison skipped (pip install pygambit)")
         return
     t0 = time.perf_counter()
-    arrays = []
-    for i in range(k):
-        arr = np.empty(table.shape[:-1], dtype=object)
-        for pos, v in np.ndenumerate(table[..., i]):
-            arr[pos] = Fraction(str(round(float(v), 10)))
-        arrays.append(arr)
-    game = gbt.Game.from_arrays(*arrays)
+    game = induced.to_gambit()
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
     eqs = gbt.nash.enumpure_solve(game).equilibria
@@ -116,7 +112,8 @@ def _one_br(n_users: int, n_actions: int, queue) -> None:
     m = random_market(2, n_states=n_actions, n_actions=n_actions, n_users=n_users, n_providers=2, user_specific=True)
     prof = Profile("anonymous", random_schemes(m.n_observations, m.n_observations, (2,), 3))
     t0 = time.perf_counter()
-    br = anonymous_best_response(m, prof, 0, method="exact", max_users=64, max_signals=10**12)
+    game = ProviderGame(m, "anonymous", method="exact", max_kinds=64, max_signals=10**12)
+    br = game.best_response(prof, 0)
     queue.put((time.perf_counter() - t0, br.lp_solves))
 
 
