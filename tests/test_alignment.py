@@ -1,4 +1,4 @@
-"""Weak and Strong Market Alignment (MODEL.md §7, §12): reference numbers, properties, certificates."""
+"""Weak and Strong Market Alignment (docs/model.md §7, §12): reference numbers, properties, certificates."""
 
 from __future__ import annotations
 

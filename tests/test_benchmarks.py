@@ -1,4 +1,4 @@
-"""Benchmarks (MODEL.md §6, §12): hand-checked numbers, each recomputed a second way."""
+"""Benchmarks (docs/model.md §6, §12): hand-checked numbers, each recomputed a second way."""
 
 from __future__ import annotations
 

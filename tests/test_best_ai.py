@@ -1,4 +1,4 @@
-"""Best-AI selection (MODEL.md §10, §12 biased pair), checked by hand and by brute force."""
+"""Best-AI selection (docs/model.md §10, §12 biased pair), checked by hand and by brute force."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ensemble fits (MODEL.md §11), each checked against a second, independent method."""
+"""Ensemble fits (docs/model.md §11), each checked against a second, independent method."""
 
 from __future__ import annotations
 

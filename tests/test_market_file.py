@@ -1,4 +1,4 @@
-"""Market files: one test per validation rule (MODEL.md §13), round trips, and the Market API."""
+"""Market files: one test per validation rule (docs/model.md §13), round trips, and the Market API."""
 
 from __future__ import annotations
 

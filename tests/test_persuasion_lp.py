@@ -1,4 +1,4 @@
-"""The persuasion LP builders, each against hand-written matrices (MODEL.md §6, §8)."""
+"""The persuasion LP builders, each against hand-written matrices (docs/model.md §6, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) of MODEL.md §4 and §6 invariants on random markets."""
+"""Property tests (hypothesis) of docs/model.md §4 and §6 invariants on random markets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""User responses (MODEL.md §4): tie rules, quantal response, provider payoffs, schemes and profiles."""
+"""User responses (docs/model.md §4): tie rules, quantal response, provider payoffs, schemes and profiles."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def test_values_vectorized_match_loop():
 
 
 def test_uniform_provider_tie_splits_the_user():
-    """MODEL.md §12, biased pair under best-AI selection: (always a1, always a0) leaves the user
+    """docs/model.md §12, biased pair under best-AI selection: (always a1, always a0) leaves the user
     indifferent; picking either provider at random gives provider 1 (0.8 + 0.2)/2 = 0.5."""
     m = catalog.load("biased_pair")
     prof = Profile.anonymous([recommendation([1, 1], 2), recommendation([0, 0], 2)])

@@ -1,4 +1,4 @@
-"""Market alignment: is each user's utility a nonnegative mix of the providers'? (MODEL.md §7)
+"""Market alignment: is each user's utility a nonnegative mix of the providers'? (docs/model.md §7)
 
 Stack utilities over (action, state) pairs, ``r = a·n_y + y`` (``N = n_a·n_y`` rows),
 so that user j has the vector ``u_j[r] = u[j, a, y]`` and the providers the matrix
@@ -565,7 +565,7 @@ class UserAlignment:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class WeakAlignment:
-    """Weak Market Alignment of every user (MODEL.md §7): ``epsilon[j]``, ``weights[j, i]``, ``offsets[j, q]``.
+    """Weak Market Alignment of every user (docs/model.md §7): ``epsilon[j]``, ``weights[j, i]``, ``offsets[j, q]``.
 
     ``dual[j, a, y]`` is the certificate w of user j and ``lower_bound[j]`` the bound it
     proves (equal to ``epsilon[j]`` up to the solver tolerance). ``worst[j] = (a, y)``
@@ -673,7 +673,7 @@ class WeakAlignment:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class StrongAlignment:
-    """Strong Market Alignment (MODEL.md §7): ``epsilon``, common ``weights[i]``, per-user ``offsets[j, q]``.
+    """Strong Market Alignment (docs/model.md §7): ``epsilon``, common ``weights[i]``, per-user ``offsets[j, q]``.
 
     ``dual[j, a, y]`` is the certificate (pooled over users) and ``lower_bound`` the
     bound it proves; ``worst = (j, a, y)`` is where the largest residual sits.

@@ -1,4 +1,4 @@
-"""Benchmarks: what a perfectly aligned model, no information, and a monopolist give (MODEL.md §6).
+"""Benchmarks: what a perfectly aligned model, no information, and a monopolist give (docs/model.md §6).
 
 * ``OPT_j = Σ_x max_a Σ_y P[x, y] u_j(a, y)`` — a perfectly aligned common model reveals x;
 * ``NOINFO_j = max_a Σ_{x,y} P[x, y] u_j(a, y)`` — an uninformative market;

@@ -1,4 +1,4 @@
-"""Best-AI selection (MODEL.md §10, the predecessor paper's model).
+"""Best-AI selection (docs/model.md §10, the predecessor paper's model).
 
 Each provider i commits to a deterministic recommendation policy ``f_i : X → A``
 (one for all users). User j evaluates every provider's policy by what following
@@ -6,7 +6,7 @@ it gives her,
 
     value_j(f) = Σ_{x,y} P[x, y] u_j(f(x), y),
 
-consults the best one (ties split uniformly at random, as in MODEL.md §12) and
+consults the best one (ties split uniformly at random, as in docs/model.md §12) and
 follows its recommendation. Provider i earns ``Σ_j p_j E[U_i(j, a_j, y)]`` from the
 actions users take (payoff mode "actions"), or only from its own users ("usage").
 

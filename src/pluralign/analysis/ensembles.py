@@ -1,4 +1,4 @@
-"""Alignment of real model ensembles: does a mix of models cover a person or a group? (MODEL.md §11)
+"""Alignment of real model ensembles: does a mix of models cover a person or a group? (docs/model.md §11)
 
 Given K models' scores ``S[n, i]`` on N items and a target ``t[n]`` (a person's or a
 group's ratings), fit
@@ -388,7 +388,7 @@ class DiversityPoint:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CoverageReport:
-    """Coverage of every group by an ensemble of models (MODEL.md §11); iterate for :class:`GroupCoverage`."""
+    """Coverage of every group by an ensemble of models (docs/model.md §11); iterate for :class:`GroupCoverage`."""
 
     loss: str
     variant: str

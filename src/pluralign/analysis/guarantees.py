@@ -1,4 +1,4 @@
-"""The guarantees of MODEL.md §9, checked numerically on verified equilibria.
+"""The guarantees of docs/model.md §9, checked numerically on verified equilibria.
 
 **A (personalized).** If user j's Weak Market Alignment error is ε_j (weights λ^j ≥ 0),
 then in every equilibrium

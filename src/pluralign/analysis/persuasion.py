@@ -1,4 +1,4 @@
-"""Bayesian persuasion of one user by one provider, as a linear program (MODEL.md §6, §8).
+"""Bayesian persuasion of one user by one provider, as a linear program (docs/model.md §6, §8).
 
 Variables are a recommendation scheme ``sigma[x, a]`` (flattened ``x * n_a + a``).
 For user utility ``u[a, y]`` and provider utility ``U[a, y]``:

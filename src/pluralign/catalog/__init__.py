@@ -1,4 +1,4 @@
-"""Reference markets (MODEL.md §12) and seeded generators of random markets.
+"""Reference markets (docs/model.md §12) and seeded generators of random markets.
 
 >>> from pluralign import catalog
 >>> catalog.names()

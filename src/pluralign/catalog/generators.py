@@ -1,7 +1,7 @@
 """Seeded generators of random markets.
 
 * :func:`random_market` — random prior (Dirichlet), random utilities (uniform on [0, 1]);
-* :func:`aligned_market` — markets aligned by construction (MODEL.md §7):
+* :func:`aligned_market` — markets aligned by construction (docs/model.md §7):
   ``u_j = Σ_i λ_ij U_i(j, ·) + c_j + noise``, with ``λ ≥ 0`` and noise uniform on
   ``[−η, η]`` (then clipped to [0, 1], which can only move u towards the fit), so
   the Weak Market Alignment error of every user is at most η. With

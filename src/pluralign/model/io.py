@@ -1,4 +1,4 @@
-"""Reading and writing market files (MODEL.md §13), YAML or JSON.
+"""Reading and writing market files (docs/model.md §13), YAML or JSON.
 
 ``load_market(path)`` validates every rule of §13 and raises
 :class:`~pluralign.model.validation.MarketFileError` listing each problem with its
@@ -399,7 +399,7 @@ def _table(arr: np.ndarray, actions) -> dict:
 
 
 def market_to_dict(market: Market) -> dict:
-    """The market as plain data in the file format of MODEL.md §13."""
+    """The market as plain data in the file format of docs/model.md §13."""
     doc: dict[str, Any] = {"name": market.name}
     if market.description is not None:
         doc["description"] = market.description

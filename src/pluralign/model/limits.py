@@ -20,7 +20,8 @@ Markets:
 
 * ``MAX_STATES``, ``MAX_SIGNALS``, ``MAX_ACTIONS`` (5,000 each; the joint prior ``P[x, y]``
   has at most 25 million entries), ``MAX_USERS`` (100,000), ``MAX_PROVIDERS`` (1,000);
-* ``MAX_ENTRIES``     utility entries, ``users × actions × states × (1 + providers)`` (20 million).
+* ``MAX_ENTRIES``     utility entries, ``users × actions × states × (1 + providers)`` (50 million:
+  400 MB as float64; the alignment benchmark's 10,000 users × 20 providers × 10 × 10 is 21 million).
 
 Sweep configs: ``MAX_SEEDS`` seeds (1,000,000), each below ``SEED_LIMIT`` (2**63, SQLite's
 integers), and ``MAX_TASKS`` grid points × seeds (1,000,000).
@@ -41,7 +42,7 @@ MAX_SIGNALS = 5000
 MAX_ACTIONS = 5000
 MAX_USERS = 100_000
 MAX_PROVIDERS = 1000
-MAX_ENTRIES = 20_000_000
+MAX_ENTRIES = 50_000_000
 
 MAX_SEEDS = 1_000_000
 SEED_LIMIT = 2**63

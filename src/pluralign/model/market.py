@@ -1,4 +1,4 @@
-"""The market: states, observations, actions, users and providers (MODEL.md §2).
+"""The market: states, observations, actions, users and providers (docs/model.md §2).
 
 A :class:`Market` holds four arrays with fixed axis conventions
 
@@ -45,9 +45,9 @@ def _default_names(prefix: str, n: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Market:
-    """An immutable finite market (MODEL.md §2). Build with :meth:`from_arrays` or load a file.
+    """An immutable finite market (docs/model.md §2). Build with :meth:`from_arrays` or load a file.
 
-    Attributes mirror MODEL.md: ``P``, ``u``, ``U``, ``p`` (read-only arrays) and the
+    Attributes mirror docs/model.md: ``P``, ``u``, ``U``, ``p`` (read-only arrays) and the
     name tuples ``states``, ``observations`` (the file's ``signals:``), ``actions``, ``users``, ``providers``.
     ``user_specific[i]`` says whether provider i's utility depends on the user
     (it decides how the market is written to a file).

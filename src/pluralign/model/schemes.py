@@ -1,4 +1,4 @@
-"""Signaling schemes and policy profiles (MODEL.md §3).
+"""Signaling schemes and policy profiles (docs/model.md §3).
 
 A scheme is a row-stochastic matrix ``sigma[x, s]``: the probability of sending
 signal s when the provider observes x. A *profile* fixes every provider's policy:

@@ -1,4 +1,4 @@
-"""Validation rules for markets (MODEL.md §13), shared by files and arrays.
+"""Validation rules for markets (docs/model.md §13), shared by files and arrays.
 
 Every rule reports a :class:`Problem` naming the field (``users[1].utility.convict``)
 and, for files, the line where it sits. All problems are collected before raising
@@ -58,7 +58,7 @@ class MarketError(ValueError):
 
 
 class MarketFileError(MarketError):
-    """A market file could not be read or violates the format of MODEL.md §13."""
+    """A market file could not be read or violates the format of docs/model.md §13."""
 
 
 class Key:

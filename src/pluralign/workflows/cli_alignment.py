@@ -1,4 +1,4 @@
-"""Commands ``align``, ``coverage``, ``anes`` and ``movielens`` (MODEL.md §7, §11).
+"""Commands ``align``, ``coverage``, ``anes`` and ``movielens`` (docs/model.md §7, §11).
 
 Each is a few lines over :mod:`pluralign.analysis.alignment`,
 :mod:`pluralign.analysis.ensembles` and :mod:`pluralign.data`; ``--json`` prints the

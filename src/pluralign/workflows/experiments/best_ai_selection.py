@@ -1,4 +1,4 @@
-"""Experiment ``best_ai_selection``: competition among recommendation policies (MODEL.md §10).
+"""Experiment ``best_ai_selection``: competition among recommendation policies (docs/model.md §10).
 
 One user, ``k`` providers with random utilities ``U_i``. Each provider commits to a
 deterministic recommendation policy ``f_i : X → A``; the user follows the policy that
@@ -12,7 +12,7 @@ The user's utility moves from the providers' convex hull to independence with ``
 with ``λ`` uniform on the simplex and ``r`` uniform on [0, 1] independently of the
 providers: ``mix = 0`` puts the user in the hull, ``mix = 1`` makes her unrelated.
 
-Each task records the hull distance (the simplex Weak Market Alignment error, MODEL.md
+Each task records the hull distance (the simplex Weak Market Alignment error, docs/model.md
 §7) and the cone error, OPT and NOINFO, the user's utility where the dynamics converge,
 and the worst and best user utility over all pure equilibria of the policy game
 (exhaustive enumeration). The claim to see: near the hull, every equilibrium gives the

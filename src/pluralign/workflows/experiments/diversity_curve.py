@@ -1,4 +1,4 @@
-"""Experiment ``diversity_curve``: alignment error against the number of providers (MODEL.md §7, §11).
+"""Experiment ``diversity_curve``: alignment error against the number of providers (docs/model.md §7, §11).
 
 A pool of providers is fixed per seed; the first ``n_providers`` of a seeded random
 order of the pool form the market (so the subsets are nested and each seed's curve

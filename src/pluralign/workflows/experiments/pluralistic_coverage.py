@@ -1,10 +1,10 @@
-"""Experiment ``pluralistic_coverage``: which ANES voter groups a set of advisers covers (MODEL.md §7, §11).
+"""Experiment ``pluralistic_coverage``: which ANES voter groups a set of advisers covers (docs/model.md §7, §11).
 
 The ANES 1996 polling market (:mod:`pluralign.data.anes`; needs the ``data`` extra),
 with one of several named sets of advisers. For each voter group j the Weak Market
 Alignment error ε_j (cone weights, scalar offset) says how far her preferences are
 from a nonnegative mix of the advisers'; a group is *covered* when ε_j ≤ ``cover_tol``.
-With personalized advisers, guarantee A (MODEL.md §9) then promises the group at
+With personalized advisers, guarantee A (docs/model.md §9) then promises the group at
 least OPT_j − 2ε_j in every equilibrium; uncovered groups have no such promise.
 
 Adviser sets (ideal points on the 1–7 liberal–conservative scale):
