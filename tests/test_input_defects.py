@@ -174,8 +174,8 @@ REFUSED = [
             "providers: too many providers: 1,001 (the limit is 1,000"),
     Refused("too many utility entries", "json",
             lambda: json_text(lambda d: d.update(states=[f"s{k}" for k in range(2000)], prior=[1 / 2000] * 2000,
-                                                 actions=[f"a{k}" for k in range(2000)], users=[{}] * 3), indent=None),
-            "market too large: 3 users × 2,000 actions × 2,000 states × (1 + 2 providers) = 36,000,000 utility entries (the limit is 20,000,000)"),
+                                                 actions=[f"a{k}" for k in range(2000)], users=[{}] * 5), indent=None),
+            "market too large: 5 users × 2,000 actions × 2,000 states × (1 + 2 providers) = 60,000,000 utility entries (the limit is 50,000,000)"),
     # sums that overflow are refused where they would lose a user
     Refused("normalized mass that underflows to 0", "json", lambda: two_users([1e300, 1e-300]),
             "users[1].mass: mass 1e-300 is too small next to the largest mass: it would normalize to 0"),
