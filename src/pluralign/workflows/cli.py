@@ -77,7 +77,7 @@ def resolve_market(spec: str) -> Market:
     from pluralign.model.io import load_market
 
     path = Path(spec)
-    if _exists(path):
+    if path_exists(path):
         return load_market(path)
     if spec in catalog.names():
         return catalog.load(spec)
@@ -85,7 +85,7 @@ def resolve_market(spec: str) -> Market:
     raise AssertionError  # unreachable
 
 
-def _exists(path: Path) -> bool:
+def path_exists(path: Path) -> bool:
     """``path.exists()``, with a name too long for the system counted as missing."""
     try:
         return path.exists()
@@ -162,7 +162,7 @@ def validate(
     from pluralign.model.validation import MarketFileError
 
     path = Path(market)
-    if not _exists(path):
+    if not path_exists(path):
         fail(f"{market}: no such file")
     try:
         load_market(path)
@@ -220,6 +220,10 @@ def run(entry: Callable[..., Any], argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except typer.Exit as exc:
         return exc.exit_code
+    except OSError as exc:  # a file or directory the system refuses (name too long, permission, disk full)
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        typer.echo(f"error: {one_line(f'{exc.strerror or type(exc).__name__}{where}')}", err=True)
+        return EXIT_BAD_INPUT
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return 130

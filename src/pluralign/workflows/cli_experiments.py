@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pluralign.workflows.cli import BadInput, check_number, console, print_json
+from pluralign.workflows.cli import BadInput, check_number, console, path_exists, print_json
 
 EXIT_FAILED_TASKS = 1
 EXIT_INTERRUPTED = 130
@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
             except ImportError:
                 raise BadInput("--export parquet needs pyarrow: pip install 'pluralign[data]'") from None
         path = Path(config)
-        if not path.exists():
+        if not path_exists(path):
             raise BadInput(f"{config}: no such file")
         try:
             cfg = load_config(path)

@@ -635,6 +635,9 @@ BAD_OPTIONS: list[list[str]] = [
     *[["sweep", "examples/sweep_personalization.yaml", "--workers", v] for v in ("0", "100000", "-1")],
     *[["reproduce", "all", "--quick", "--workers", v] for v in ("0", "5000")],
     ["analyze", "x" * 5000],
+    ["sweep", "x" * 5000],
+    ["report", "x" * 5000],
+    ["validate", "x" * 5000],
     ["analyze", "bad\nname\x07"],
     ["validate", "/nonexistent/\x1b[31m"],
 ]
