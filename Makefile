@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TEST_EXTRAS ?= test,data,dask,gambit
 
-.PHONY: demo test bench browser clean fuzz
+.PHONY: demo test bench lint browser clean fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ demo: $(VENV)/.installed-core
 
 test: $(VENV)/.installed-test browser
 	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/alignment.py --quick

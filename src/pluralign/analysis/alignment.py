@@ -618,6 +618,15 @@ class WeakAlignment:
             body = f"{len(self)} users, max ε={self.max_epsilon:.6g}, mean ε={float(self.epsilon.mean()):.6g}"
         return head + body + ")"
 
+    def _repr_html_(self) -> str:
+        from pluralign.html import table
+
+        m = self.market
+        rows = [(u, self.epsilon[j], ", ".join(f"{p} {self.weights[j, i]:.3g}" for i, p in enumerate(m.providers)))
+                for j, u in enumerate(m.users)]
+        return table(f"Weak Market Alignment of {m.name} ({self.variant}, {self.offset} offset)",
+                     ("user", "ε", "weights λ"), rows)
+
     def verify(self, tol: float = 1e-7) -> FitCheck:
         """Recompute residuals, weight feasibility and every certificate from the market arrays."""
         m = self.market
@@ -698,6 +707,13 @@ class StrongAlignment:
             f"StrongAlignment({self.market.name!r}, {self.variant}, {self.offset} offset, method={self.method}: "
             f"ε={self.epsilon:.6g}, weights [{w}])"
         )
+
+    def _repr_html_(self) -> str:
+        from pluralign.html import table
+
+        rows = [(p, w) for p, w in zip(self.market.providers, self.weights)]
+        return table(f"Strong Market Alignment of {self.market.name}: ε_S = {self.epsilon:.6g} ({self.variant})",
+                     ("provider", "common weight λ"), rows)
 
     def verify(self, tol: float = 1e-7) -> FitCheck:
         """Recompute the pooled residual and the pooled certificate from the market arrays."""
@@ -871,6 +887,9 @@ class AlignmentReport:
 
     def __repr__(self) -> str:
         return f"AlignmentReport(\n  {self.weak!r},\n  {self.strong!r})"
+
+    def _repr_html_(self) -> str:
+        return self.weak._repr_html_() + self.strong._repr_html_()
 
     def verify(self, tol: float = 1e-7) -> FitCheck:
         """Both verifications combined (the worse of each figure)."""

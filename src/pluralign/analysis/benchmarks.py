@@ -80,6 +80,19 @@ class Benchmarks:
     margin: float = 0.0
     info: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        from pluralign.html import table
+
+        m = self.market
+        head = ("user", "mass", "OPT", "NOINFO") + tuple(f"monopoly by {p} (user, provider)" for p in m.providers)
+        rows = [
+            (u, m.p[j], self.opt[j], self.noinfo[j])
+            + tuple(f"{self.monopoly[i][j].user_utility:.4g}, {self.monopoly[i][j].provider_utility:.4g}"
+                    for i in range(m.n_providers))
+            for j, u in enumerate(m.users)
+        ]
+        return table(f"Benchmarks of {m.name}", head, rows)
+
     def to_dict(self) -> dict:
         """The JSON shape printed by ``pluralign analyze --json``."""
         m = self.market

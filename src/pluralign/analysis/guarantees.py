@@ -150,6 +150,14 @@ class GuaranteeCheck:
             "tol": self.tol,
         }
 
+    def _repr_html_(self) -> str:
+        m = self.market
+        state = "holds" if self.holds else "FAILS"
+        rows = [(u, self.utilities[j], self.opt[j], self.bound[j], "yes" if self.holds_user[j] else "NO")
+                for j, u in enumerate(m.users)]
+        return table(f"Guarantee {self.guarantee} {state} (applies: {self.applies}): {self.statement}",
+                     ("user", "utility", "OPT", "bound", "reached"), rows)
+
     def __repr__(self) -> str:
         state = "holds" if self.holds else "FAILS"
         scope = "" if self.applies else " (profile not verified: the guarantee does not apply)"

@@ -259,6 +259,19 @@ class Market:
             pairs.append((self.observation, other.observation))
         return all(a.shape == b.shape and np.array_equal(a, b) for a, b in pairs)
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from pluralign.html import table
+
+        head = (f"{escape(self.name)}: {self.n_states} states, {self.n_observations} observations, {self.n_actions} actions, "
+                f"{self.n_users} users, {self.n_providers} providers")
+        states = table("prior over states", ("state", "prior"), list(zip(self.states, self.prior)))
+        users = table("users", ("user", "mass"), list(zip(self.users, self.p)))
+        provs = table("providers", ("provider", "utility depends on the user"),
+                      [(n, "yes" if s else "no") for n, s in zip(self.providers, self.user_specific)])
+        return f"<div><b>{head}</b>{states}{users}{provs}</div>"
+
     def __repr__(self) -> str:
         return (
             f"Market({self.name!r}: {self.n_states} states, {self.n_observations} observations, "
