@@ -50,9 +50,11 @@ def _escape_char(match: re.Match) -> str:
 
 
 def escape(text: str, limit: int | None = MESSAGE_CHARS) -> str:
-    """``text`` on one line: control characters and unpaired surrogates escaped, cut at ``limit``."""
+    """``text`` on one line: control characters and unpaired surrogates escaped; beyond ``limit``
+    characters, its middle is cut (the end of a message often says what went wrong)."""
     if limit is not None and len(text) > limit:
-        text = text[:limit] + f"… ({len(text):,} characters)"
+        head, tail = limit * 2 // 3, limit // 4
+        text = f"{text[:head]}…({len(text) - head - tail:,} characters cut)…{text[-tail:]}"
     return _UNSAFE.sub(_escape_char, text)
 
 
