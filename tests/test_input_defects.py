@@ -14,9 +14,8 @@ import contextlib
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from pluralign.model import documents, limits
 from pluralign.model.io import load_market, market_to_dict, parse_market, parse_market_bytes
 from pluralign.model.messages import LongInteger, show
 from pluralign.model.validation import MarketFileError, exact_distribution
-from pluralign.workflows.cli import app, check_number, run, BadInput
+from pluralign.workflows.cli import BadInput, app, check_number, run
 from pluralign.workflows.sweep import SweepConfigError, load_config, make_config
 
 YAML_TEXT = catalog.path("prosecutor").read_text()  # prior on line 7, users from line 9

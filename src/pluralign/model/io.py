@@ -217,7 +217,7 @@ def _read_vector(values: Any, path: tuple, out: Collector, n: int | None, per: s
         return None
     if _unit_row_fast(values):
         return values
-    ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])
+    ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])  # noqa: C419 - report every entry
     return values if ok else None
 
 

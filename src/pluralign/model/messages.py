@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["LongInteger", "show", "describe", "escape", "hint", "choices", "bad_char"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def check_unit_number(v: Any, path: tuple, out: Collector, what: str) -> bool:
 
 def check_distribution(values: Sequence, path: tuple, out: Collector, what: str) -> None:
     """Entries in [0, 1] summing to 1 (within PROB_TOL; exact sums are restored by :class:`Market`)."""
-    ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])
+    ok = all([check_unit_number(v, path + (k,), out, what) for k, v in enumerate(values)])  # noqa: C419 - report every entry
     if ok:
         total = math.fsum(number(v) for v in values)
         if abs(total - 1.0) > PROB_TOL:

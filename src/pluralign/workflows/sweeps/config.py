@@ -174,8 +174,8 @@ class SweepConfig:
             data["scheduler"] = self.scheduler
         return data
 
-    def replace(self, **changes: Any) -> "SweepConfig":
-        return SweepConfig(**{**self.__dict__, **{k: v for k, v in changes.items()}})
+    def replace(self, **changes: Any) -> SweepConfig:
+        return SweepConfig(**{**self.__dict__, **changes})
 
 
 def make_config(data: Any, source: str = "config", lines: LineMap | None = None) -> SweepConfig:
