@@ -1,8 +1,11 @@
 """What a provider faces when it deviates: outside options, tie thresholds, and the payoff
 of any candidate deviation under the users' rule (docs/model.md §8).
 
-Fix every provider's policy but provider i's. User j's **outside option** is the best
-value she gets elsewhere, ``V_out[j] = max_{o ≠ i} V_j(σ_o^j)``. Whether she consults i
+Fix every provider's policy but provider i's. Everything here is per user *kind* k (a user
+type, or a type with a private observation: :mod:`pluralign.model.kinds`; without private
+observations kinds are users), and a provider's policy is a list of *items* (one scheme per
+user type, one for everyone, or one per report with menus). Kind k's **outside option** is
+the best value she gets elsewhere, ``V_out[k] = max_{o ≠ i}`` (her best item at o). Whether she consults i
 depends on i's value ``V_i`` for her and on the provider tie rule, with her tolerance
 ``tol_j`` (:func:`pluralign.model.users.tolerances`):
 
@@ -40,16 +43,20 @@ reports as *attained* is computed exactly as the users' response to a profile.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from pluralign.analysis.benchmarks import noinfo, opt
+from pluralign.analysis.benchmarks import noinfo_kinds, opt_kinds
+from pluralign.model.kinds import Kinds, Layout, kinds_of, layout_of
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
 from pluralign.model.users import (
     ResponseRule,
+    choose_items,
+    kind_response,
     outcomes,
     provider_shares,
     scheme_values,
@@ -78,12 +85,11 @@ TIES = ("rule", "deviator")
 
 
 def outcome_payoffs(market: Market, profile: Profile, rule: ResponseRule) -> tuple[np.ndarray, np.ndarray]:
-    """``(values[o, j], W[o, j, i'])``: every provider's value for every user, and
-    ``W[o, j, i'] = E[U_{i'}(j, ·)]`` under the outcome of user j consulting provider o."""
-    sigma = profile.per_user(market.n_users)
-    values = scheme_values(market.P, market.u, sigma)
-    mu = outcomes(market.P, market.u, sigma, rule)  # [o, j, a, y]
-    return values, np.einsum("ojay,kjay->ojk", mu, market.U)
+    """``(values[o, k], W[o, k, i'])``: every provider's value for every kind (her best item there),
+    and ``W[o, k, i'] = E[U_{i'}(j_k, ·)]`` under the outcome of kind k consulting provider o."""
+    kinds = kinds_of(market)
+    kr = kind_response(kinds, layout_of(market, profile.regime, profile.menus), profile.items(), rule)
+    return kr.values, np.einsum("okay,ikay->oki", kr.provider_outcomes, kinds.U)
 
 
 def _rule_pick(mask: np.ndarray, others: np.ndarray, rule: ResponseRule) -> np.ndarray:
@@ -136,14 +142,15 @@ def outside_options(
     mode: Mode,
     tables: tuple[np.ndarray, np.ndarray],
 ) -> Outside:
-    """Outside options of every user for ``provider`` (see :class:`Outside`); ``tables`` from :func:`outcome_payoffs`."""
-    k, m = market.n_providers, market.n_users
+    """Outside options of every kind for ``provider`` (see :class:`Outside`); ``tables`` from :func:`outcome_payoffs`."""
+    kinds = kinds_of(market)
+    k, m = market.n_providers, kinds.n_kinds
     others = np.array([o for o in range(k) if o != provider], dtype=int)
     if others.size == 0:
         none = np.full(m, -np.inf)
         return Outside(provider, none, np.full(m, -1), np.zeros(m), np.full(m, -np.inf), none, np.ones(m), np.zeros(m))
     values, W = tables
-    tol = tolerances(market.u, rule)
+    tol = tolerances(kinds.u, rule)
     vo = values[others]  # [r, j]
     best = vo.max(axis=0)
     near = vo >= best - tol  # the others tied with the best when i's value is low
@@ -170,7 +177,7 @@ def outside_options(
     # The tied set with i in the window: all of `near` while V_i ≤ V; for V_i ∈ (V, V + tol], the top
     # set {o : v_o ≥ V_i − tol}. The top set of threshold v_r is reachable iff some scheme's value
     # V_i ≤ OPT_j exceeds max(V, lower_r + tol), lower_r the next lower value in `near`.
-    top_opt = opt(market)
+    top_opt = opt_kinds(market)
     for r in range(others.size):
         top = near & (vo >= vo[r][None, :])
         lower = np.where(near & (vo < vo[r][None, :]), vo, -np.inf).max(axis=0)
@@ -223,39 +230,41 @@ def thresholds(market: Market, out: Outside, rule: ResponseRule, ties: Ties, del
     Strict: ``lowest``/``highest``: attract ``max(V, Vp + δ)``, leave ``max(V − δ, Vp)``;
     ``uniform``: attract ``V + δ`` (``V``, a tie, for a user no scheme can win outright), leave ``V − δ``.
     """
-    m = market.n_users
+    kinds = kinds_of(market)
+    m = kinds.n_kinds
     if not out.exists:
         free, never = np.full(m, -np.inf), np.full(m, -np.inf)
         return Thresholds(free, never, free, never, np.zeros(m, dtype=bool), np.ones(m), np.zeros(m), ties)
-    tol = tolerances(market.u, rule)
+    tol = tolerances(kinds.u, rule)
     V, Vp = out.value, out.preferred
     if ties == "deviator" or rule.provider_tie == "uniform":
         attract, leave = V - 2 * tol, V + tol
     else:
-        attract = np.where(opt(market) > Vp + tol, np.maximum(V - 2 * tol, Vp), np.inf)
+        attract = np.where(opt_kinds(market) > Vp + tol, np.maximum(V - 2 * tol, Vp), np.inf)
         leave = np.maximum(V - tol, Vp + tol)
     own_weight, attract_const = np.ones(m), np.zeros(m)
     if rule.provider_tie == "uniform":
         # a user no scheme can win outright (OPT_j ≤ V_out + tol) can at best split between i and the others
-        unwinnable = opt(market) <= V + tol
+        unwinnable = opt_kinds(market) <= V + tol
         attract_strict, leave_strict = np.where(unwinnable, V, V + delta), V - delta
         if ties == "rule":
             own_weight = np.where(unwinnable, out.tie_weight, 1.0)
             attract_const = np.where(unwinnable, out.tie_const, 0.0)
     else:
         attract_strict, leave_strict = np.maximum(V, Vp + delta), np.maximum(V - delta, Vp)
-    can_leave = noinfo(market) <= leave
+    can_leave = noinfo_kinds(market) <= leave
     return Thresholds(attract, leave, attract_strict, leave_strict, can_leave, own_weight, attract_const, ties)
 
 
 @dataclass(frozen=True, eq=False)
 class DeviationProblem:
     """Everything provider ``provider`` faces at ``profile``: the question a best-response
-    strategy answers (:mod:`pluralign.analysis.responses`).
+    strategy answers (:mod:`pluralign.analysis.responses`). Arrays are per user kind.
 
-    ``values[o, j]``/``W[o, j, i']`` are :func:`outcome_payoffs` of the profile; ``tol[j]``
-    the users' tolerances; ``delta[j]`` the strict margins; ``current[j]`` what i gets from
-    user j now (under the rule).
+    ``values[o, k]``/``W[o, k, i']`` are :func:`outcome_payoffs` of the profile; ``tol[k]``
+    the kinds' tolerances; ``delta[k]`` the strict margins; ``current[k]`` what i gets from
+    kind k now (under the rule, per unit of her mass); ``kinds`` and ``layout`` say who the
+    kinds are and which of i's items each can use.
     """
 
     market: Market
@@ -272,30 +281,44 @@ class DeviationProblem:
     outside: Outside
     thresholds: Thresholds
     current: np.ndarray
+    kinds: Kinds
+    layout: Layout
 
     def evaluate(self, candidates) -> tuple[np.ndarray, np.ndarray]:
-        """``(payoff[c, j], share[c, j])``: what i gets from user j (unweighted by p_j) and the
-        probability she consults i, if i plays candidate c — ``[c, x, s]`` (one scheme for
-        every user) or ``[c, j, x, s]`` — the others fixed, under the users' rule."""
+        """``(payoff[c, k], share[c, k])``: what i gets from kind k (per unit of her mass) and the
+        probability she consults i, if i plays candidate c — one scheme for every item ``[c, x, s]``
+        or all its items ``[c, Q, x, s]`` — the others fixed, under the users' rule."""
         return _evaluate(self, np.asarray(candidates, dtype=float))
 
     def policy(self) -> np.ndarray:
-        """i's current policy as ``[j, x, s]``."""
-        return self.profile.per_user(self.market.n_users)[self.provider]
+        """i's current items ``[Q, x, s]``."""
+        return self.profile.items()[self.provider]
+
+    def to_users(self, per_kind: np.ndarray) -> np.ndarray:
+        """A per-kind array (last axis) as per user type: ``Σ_z P(z) ·`` over each type's kinds."""
+        return self.kinds.to_users(per_kind)
 
 
 def _evaluate(problem: DeviationProblem, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    m = problem.market
-    k, n_u, i = m.n_providers, m.n_users, problem.provider
+    m, kinds, layout = problem.market, problem.kinds, problem.layout
+    k, i = m.n_providers, problem.provider
+    Q = layout.n_items
     if cand.ndim == 3:
-        cand = np.broadcast_to(cand[:, None], (cand.shape[0], n_u) + cand.shape[1:])
-    if cand.ndim != 4 or cand.shape[1] != n_u or cand.shape[2] != m.n_observations:
-        raise ValueError(f"candidates must be [c, x, s] or [c, {n_u}, x, s] with x = {m.n_observations}")
-    Vc = scheme_values(m.P, m.u, cand)  # [c, j]
-    own = np.einsum("cjay,jay->cj", outcomes(m.P, m.u, cand, problem.rule), m.U[i])
+        cand = np.broadcast_to(cand[:, None], (cand.shape[0], Q) + cand.shape[1:])
+    if cand.ndim != 4 or cand.shape[1] != Q or cand.shape[2] != m.n_observations:
+        raise ValueError(f"candidates must be [c, x, s] or [c, {Q}, x, s] with x = {m.n_observations}")
+    P = kinds.P_common if kinds.P_common is not None else kinds.P
+    if layout.single:
+        chosen = cand[:, layout.truthful]  # [c, K, x, s]
+        Vc = scheme_values(P, kinds.u, chosen)
+    else:
+        options = np.moveaxis(cand[:, layout.choices], 2, 1)  # [c, r, K, x, s]
+        Vc, item = choose_items(np.moveaxis(scheme_values(P, kinds.u, options), 1, -1), layout, problem.tol)
+        chosen = cand[np.arange(cand.shape[0])[:, None], item]
+    own = np.einsum("ckay,kay->ck", outcomes(P, kinds.u, chosen, problem.rule), kinds.U[i])
     allv = np.broadcast_to(problem.values[:, None, :], (k,) + Vc.shape).copy()
     allv[i] = Vc
-    shares = provider_shares(allv, problem.rule, problem.tol)  # [k, c, j]
+    shares = provider_shares(allv, problem.rule, problem.tol)  # [k, c, K]
     pay = shares[i] * own
     if problem.mode == "actions":
         others = [o for o in range(k) if o != i]
@@ -314,16 +337,16 @@ def deviation_problem(
     margin: float = 1e-6,
 ) -> DeviationProblem:
     """The :class:`DeviationProblem` of ``provider`` at ``profile``."""
+    kinds = kinds_of(market)
+    layout = layout_of(market, profile.regime, profile.menus)
     tables = outcome_payoffs(market, profile, rule)
     out = outside_options(market, provider, rule, mode, tables)
-    scale = utility_scales(market.u)
-    delta = max(margin, 10 * rule.tol) * scale
+    delta = max(margin, 10 * rule.tol) * utility_scales(kinds.u)
     th = thresholds(market, out, rule, ties, delta)
+    tol = tolerances(kinds.u, rule)
     stub = DeviationProblem(
-        market, profile, provider, rule, mode, ties, margin, tables[0], tables[1], tolerances(market.u, rule), delta, out,
-        th, np.zeros(market.n_users),
+        market, profile, provider, rule, mode, ties, margin, tables[0], tables[1], tol, delta, out, th,
+        np.zeros(kinds.n_kinds), kinds, layout,
     )
     current, _ = stub.evaluate(stub.policy()[None])
-    return DeviationProblem(
-        market, profile, provider, rule, mode, ties, margin, tables[0], tables[1], stub.tol, delta, out, th, current[0]
-    )
+    return dataclasses.replace(stub, current=current[0])

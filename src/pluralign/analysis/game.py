@@ -11,10 +11,15 @@ treated. It answers the questions every solver asks:
   ====================  ==============================================================
   strategy              when
   ====================  ==============================================================
-  per-user LPs          personalized regime (:mod:`.responses.per_user`)
-  attracted sets        anonymous, within the size guard (:mod:`.responses.attracted_sets`)
-  heuristic             anonymous beyond the guard, labelled, certifies nothing
+  per-user LPs          personalized, one kind per user and one item each (:mod:`.responses.per_user`)
+  attracted sets        otherwise, within the size guard (:mod:`.responses.attracted_sets`):
+                        anonymous regime, users with private observations, menus
+  heuristic             beyond the guard, labelled, certifies nothing
   ====================  ==============================================================
+
+With ``menus=True`` a provider's policy offers one scheme per *report* (docs/model.md §14):
+per private observation when personalized, per type and private observation when
+anonymous; users choose provider and report.
 
 * ``verify(profile)`` — every provider's certified regret (:class:`Verification`);
 * ``induced_game(policy_class)`` — the finite game on a policy class (:mod:`.induced`).
@@ -51,6 +56,7 @@ from pluralign.analysis.responses.heuristic import heuristic_response
 from pluralign.analysis.responses.per_user import BACKENDS, Backend, PersuasionModels, per_user_response
 from pluralign.analysis.responses.result import BestResponse
 from pluralign.html import table
+from pluralign.model.kinds import Layout, kinds_of, layout_of
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, Regime, full_revelation, no_information
 from pluralign.model.users import ResponseRule, Response, provider_payoffs, respond
@@ -67,6 +73,7 @@ METHODS = ("auto", "exact", "heuristic")
 class ProviderGame:
     """Providers competing for users in ``market`` under ``regime`` (module docstring).
 
+    * ``menus``: policies are menus, one scheme per report (docs/model.md §14);
     * ``mode``: providers earn from every user's action (``"actions"``) or only from their
       own users (``"usage"``), docs/model.md §2;
     * ``rule``: how users break ties (:class:`~pluralign.model.users.ResponseRule`);
@@ -87,6 +94,7 @@ class ProviderGame:
 
     market: Market
     regime: Regime
+    menus: bool = False
     mode: Mode = "actions"
     rule: ResponseRule = field(default_factory=ResponseRule)
     ties: Ties = "rule"
@@ -106,6 +114,8 @@ class ProviderGame:
             raise TypeError(f"market must be a Market, got {type(self.market).__name__}")
         if self.regime not in ("personalized", "anonymous"):
             raise ValueError(f"regime must be 'personalized' or 'anonymous', got {self.regime!r}")
+        if not isinstance(self.menus, (bool, np.bool_)):
+            raise TypeError(f"menus must be True or False, got {self.menus!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be 'actions' or 'usage', got {self.mode!r}")
         if self.ties not in TIES:
@@ -141,6 +151,7 @@ class ProviderGame:
         """Every setting as plain data (recorded in results)."""
         return {
             "regime": self.regime,
+            "menus": bool(self.menus),
             "mode": self.mode,
             "tie_rule": self.rule.describe(),
             "ties": self.ties,
@@ -153,10 +164,17 @@ class ProviderGame:
         }
 
     # ------------------------------------------------------------------ profiles
+    def layout(self) -> Layout:
+        """Which items of a provider's policy each user kind can use (:mod:`pluralign.model.kinds`)."""
+        lay = self._models.get("layout")
+        if lay is None:
+            lay = self._models["layout"] = layout_of(self.market, self.regime, self.menus)
+        return lay
+
     def uniform_profile(self, scheme) -> Profile:
-        """Every provider plays ``scheme`` (for every user)."""
+        """Every provider plays ``scheme`` for every item."""
         m = self.market
-        return Profile.uniform(self.regime, scheme, m.n_providers, m.n_users)
+        return Profile.uniform(self.regime, scheme, m.n_providers, m.n_users, menus=self.menus, n_private=m.n_private)
 
     def uninformative(self) -> Profile:
         """Every provider says nothing."""
@@ -167,33 +185,25 @@ class ProviderGame:
         return self.uniform_profile(full_revelation(self.market.n_observations))
 
     def groups(self) -> tuple[np.ndarray, ...]:
-        """The sets of users a provider's policy cannot tell apart, each served by one scheme:
-        every user alone (personalized) or all users together (anonymous). A provider's
-        payoff is a sum over groups, and a group's payoff depends only on its schemes."""
+        """The sets of user types a provider's policy serves together: every type alone
+        (personalized) or all types together (anonymous). A provider's payoff is a sum over
+        groups, and a group's payoff depends only on its own items."""
         users = np.arange(self.market.n_users)
         return tuple(users[[j]] for j in users) if self.regime == "personalized" else (users,)
 
-    def profile_from_groups(self, schemes) -> Profile:
-        """The profile in which provider i plays ``schemes[g][i]`` (a scheme ``[x, s]``) for group g."""
-        m = self.market
-        groups = self.groups()
-        if len(schemes) != len(groups):
-            raise ValueError(f"expected one list of schemes per group ({len(groups)}), got {len(schemes)}")
-        if self.regime == "anonymous":
-            return Profile.anonymous(list(schemes[0]))
-        per_user = [[None] * m.n_users for _ in range(m.n_providers)]
-        for g, users in enumerate(groups):
-            for i in range(m.n_providers):
-                for j in users:
-                    per_user[i][int(j)] = schemes[g][i]
-        return Profile.personalized(per_user)
+    def profile_from_items(self, items) -> Profile:
+        """The profile in which provider i's items are ``items[i]`` (``[i, Q, x, s]``, item order of :meth:`layout`)."""
+        items = np.asarray(items, dtype=float)
+        shape = self.uniform_profile(no_information(self.market.n_observations)).item_shape
+        return self.check_profile(Profile(self.regime, items.reshape(items.shape[:1] + shape + items.shape[-2:]),
+                                          self.menus))
 
     def random_profile(self, rng: np.random.Generator, n_signals: int | None = None) -> Profile:
         """A random profile: every scheme's rows Dirichlet(½) over ``n_signals`` signals (default |X|)."""
         m = self.market
         n_s = m.n_observations if n_signals is None else n_signals
-        shape = (m.n_providers, m.n_users) if self.regime == "personalized" else (m.n_providers,)
-        return Profile(self.regime, rng.dirichlet(np.full(n_s, 0.5), size=shape + (m.n_observations,)))
+        shape = (m.n_providers,) + self.uninformative().item_shape
+        return Profile(self.regime, rng.dirichlet(np.full(n_s, 0.5), size=shape + (m.n_observations,)), self.menus)
 
     def check_profile(self, profile: Profile) -> Profile:
         """``profile`` if it fits this game, else a ``ValueError`` saying what does not."""
@@ -202,12 +212,14 @@ class ProviderGame:
             raise TypeError(f"expected a Profile, got {type(profile).__name__}")
         if profile.regime != self.regime:
             raise ValueError(f"profile is {profile.regime}, the game is {self.regime}")
+        if bool(profile.menus) != bool(self.menus):
+            raise ValueError(f"profile {'has' if profile.menus else 'has no'} menus, the game {'has' if self.menus else 'has none'}")
         if profile.n_providers != m.n_providers:
             raise ValueError(f"profile has {profile.n_providers} providers, the market has {m.n_providers}")
         if profile.schemes.shape[-2] != m.n_observations:
             raise ValueError(f"profile schemes have {profile.schemes.shape[-2]} rows, the market has {m.n_observations} observations")
-        if self.regime == "personalized" and profile.schemes.shape[1] != m.n_users:
-            raise ValueError(f"profile has schemes for {profile.schemes.shape[1]} users, the market has {m.n_users}")
+        if profile.n_items != self.layout().n_items:
+            raise ValueError(f"profile has {profile.n_items} items per provider, the game needs {self.layout().n_items}")
         return profile
 
     # ------------------------------------------------------------------ users and payoffs
@@ -231,17 +243,31 @@ class ProviderGame:
 
     def strategy(self) -> str:
         """The best-response strategy the game uses: ``"per-user"``, ``"attracted-sets"`` or ``"heuristic"``."""
-        if self.regime == "personalized":
+        if self.regime == "personalized" and kinds_of(self.market).trivial and self.layout().single:
             return "per-user"
         if self.method == "heuristic":
             return "heuristic"
         try:
-            check_size(self.market.n_users, self.market.n_actions, self.max_kinds, self.max_signals)
+            self._check_size()
         except SizeError:
             if self.method == "exact":
                 raise
             return "heuristic"
         return "attracted-sets"
+
+    def _check_size(self) -> None:
+        """The exact strategy's size guard on the largest group of kinds (a ``SizeError`` beyond it)."""
+        lay = self.layout()
+        largest = max(int(np.isin(lay.truthful, np.flatnonzero(lay.group == g)).sum()) for g in np.unique(lay.group))
+        if self.menus and not lay.single:
+            if largest > self.max_kinds:
+                raise SizeError(
+                    f"the exact best response with menus enumerates up to 2^{largest} attracted sets of user kinds "
+                    f"(limit max_kinds={self.max_kinds}); merge similar user types, raise the limit, or use "
+                    "method='heuristic' (not certified)"
+                )
+        else:
+            check_size(largest, self.market.n_actions, self.max_kinds, self.max_signals)
 
     def best_response(self, profile: Profile, provider: int, *, bound: bool = True, keep_evidence: bool = False) -> BestResponse:
         """Provider ``provider``'s best response to the others' policies in ``profile``.
@@ -251,21 +277,22 @@ class ProviderGame:
         """
         problem = self.deviation_problem(profile, provider)
         strategy = self.strategy()
+        models = self._persuasion_models() if kinds_of(self.market).trivial else None
         if strategy == "per-user":
-            return per_user_response(problem, self._persuasion_models(), bound=bound)
+            return per_user_response(problem, models, bound=bound)
         if strategy == "attracted-sets":
             return attracted_set_response(
-                problem, models=self._persuasion_models(), bound=bound, max_kinds=self.max_kinds,
+                problem, models=models, bound=bound, max_kinds=self.max_kinds,
                 max_signals=self.max_signals, max_attempts=self.max_attempts, keep_evidence=keep_evidence,
             )
         note = ""
         if self.method == "auto":
             try:
-                check_size(self.market.n_users, self.market.n_actions, self.max_kinds, self.max_signals)
+                self._check_size()
             except SizeError as exc:
                 note = str(exc)
         return heuristic_response(
-            problem, models=self._persuasion_models(), max_partitions=self.max_partitions, max_signals=self.max_signals,
+            problem, models=models, max_partitions=self.max_partitions, max_signals=self.max_signals,
             seed=self.seed, note=note,
         )
 
@@ -301,7 +328,8 @@ class ProviderGame:
     def induced_game(self, policy_class: PolicyClass = "partitions", *, max_profiles: int = MAX_PROFILES) -> InducedGame:
         """The normal-form game in which every scheme is in ``policy_class`` (:mod:`.induced`)."""
         return induced_game(
-            self.market, self.regime, policy_class=policy_class, rule=self.rule, mode=self.mode, max_profiles=max_profiles
+            self.market, self.regime, menus=self.menus, policy_class=policy_class, rule=self.rule, mode=self.mode,
+            max_profiles=max_profiles,
         )
 
     # ------------------------------------------------------------------ display
@@ -444,8 +472,9 @@ class Verification:
 
 
 def policies_dict(market: Market, profile: Profile) -> dict:
-    """Schemes as plain data: ``{provider: {user: {"summary", "scheme": {x: {signal: prob}}}}}`` (personalized)
-    or ``{provider: {"summary", "scheme"}}`` (anonymous)."""
+    """Schemes as plain data, ``{"summary", "scheme": {x: {signal: prob}}}`` per item:
+    ``{provider: {user: item}}`` (personalized), ``{provider: item}`` (anonymous); with menus one
+    item per report: ``{provider: {user: {z: item}}}`` or ``{provider: {"user/z": item}}``."""
 
     def one(sigma: np.ndarray) -> dict:
         return {
@@ -456,10 +485,17 @@ def policies_dict(market: Market, profile: Profile) -> dict:
             },
         }
 
+    reports = market.private_signals or ("report",)
     out = {}
     for i, name in enumerate(market.providers):
-        if profile.regime == "personalized":
+        if profile.regime == "personalized" and profile.menus:
+            out[name] = {user: {z: one(profile.scheme(i, j, r)) for r, z in enumerate(reports)}
+                         for j, user in enumerate(market.users)}
+        elif profile.regime == "personalized":
             out[name] = {user: one(profile.scheme(i, j)) for j, user in enumerate(market.users)}
+        elif profile.menus:
+            labels = [f"{u}/{z}" if market.has_private else u for u in market.users for z in reports]
+            out[name] = {label: one(profile.scheme(i, report=q)) for q, label in enumerate(labels)}
         else:
             out[name] = one(profile.scheme(i))
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
@@ -29,11 +30,13 @@ import numpy as np
 from pluralign.analysis.limits import MAX_PROFILES, SizeError
 from pluralign.analysis.policies import PolicyClass
 from pluralign.analysis.policies import policy_class as class_schemes
+from pluralign.model.kinds import kinds_of, layout_of
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
-from pluralign.model.users import ResponseRule, outcomes, provider_shares, scheme_values, tolerances
+from pluralign.model.users import ResponseRule, choose_items, outcomes, provider_shares, scheme_values, tolerances
 
-__all__ = ["InducedGame", "induced_game", "policy_tables", "payoff_table", "pure_equilibria"]
+__all__ = ["InducedGame", "induced_game", "policy_tables", "strategy_tables", "payoff_table", "pure_equilibria",
+           "group_items"]
 
 
 def pure_equilibria(payoffs: np.ndarray, tol: float = 1e-9) -> list[tuple[int, ...]]:
@@ -52,36 +55,60 @@ def pure_equilibria(payoffs: np.ndarray, tol: float = 1e-9) -> list[tuple[int, .
 
 
 def policy_tables(market: Market, schemes: np.ndarray, rule: ResponseRule) -> tuple[np.ndarray, np.ndarray]:
-    """``V[c, j]`` = value of policy c for user j; ``W[c, j, i]`` = E[U_i(j)] when j consults a provider playing c."""
-    m = market.n_users
-    sig = np.broadcast_to(schemes[:, None], (schemes.shape[0], m) + schemes.shape[1:])
-    V = scheme_values(market.P, market.u, sig)
-    mu = outcomes(market.P, market.u, sig, rule)
-    return V, np.einsum("cjay,ijay->cji", mu, market.U)
+    """``V[c, k]`` = value of policy c for user kind k; ``W[c, k, i]`` = E[U_i(k)] when kind k follows c."""
+    kinds = kinds_of(market)
+    K = kinds.n_kinds
+    sig = np.broadcast_to(schemes[:, None], (schemes.shape[0], K) + schemes.shape[1:])
+    P = kinds.P_common if kinds.P_common is not None else kinds.P
+    V = scheme_values(P, kinds.u, sig)
+    mu = outcomes(P, kinds.u, sig, rule)
+    return V, np.einsum("ckay,ikay->cki", mu, kinds.U)
 
 
-def payoff_table(market: Market, V, W, pols: np.ndarray, rule: ResponseRule, mode: str, users=None) -> np.ndarray:
-    """Payoffs ``[N, k]`` of N profiles given per-user policy indices ``pols[k, N, m']`` for the users
-    ``users`` (all by default; ``V``/``W`` restricted to them), under the users' rule."""
-    users = np.arange(market.n_users) if users is None else np.asarray(users)
-    k, N, mm = pols.shape
-    cols = np.arange(mm)
-    values = V[pols, cols]  # [k, N, m']
-    shares = provider_shares(values, rule, tolerances(market.u[users], rule))  # [k, N, m']
-    own = W[pols, cols]  # [k, N, m', k]: E[U_i'] when the user consults provider o
+def strategy_tables(market: Market, layout, V: np.ndarray, W: np.ndarray, items: np.ndarray, strategies: np.ndarray,
+                    rule: ResponseRule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A group's strategies (class indices for its ``items``, ``strategies[S, len(items)]``):
+    ``(Vs[S, k], Ws[S, k, i], members)`` — each member kind's value of her best item (the
+    truthful one among the best) and the payoffs there, from :func:`policy_tables`."""
+    kinds = kinds_of(market)
+    members = np.flatnonzero(np.isin(layout.truthful, items))
+    position = np.full(layout.n_items, -1)
+    position[items] = np.arange(items.size)
+    choices = layout.choices[members]  # [K_g, R], all inside the group
+    cls = strategies[:, position[choices]]  # [S, K_g, R]: class policy of each item she can use
+    vals = V[cls, members[None, :, None]]  # [S, K_g, R]
+    sub = SimpleNamespace(choices=choices, n_choices=layout.n_choices[members], truthful=layout.truthful[members])
+    best, item = choose_items(vals, sub, tolerances(kinds.u[members], rule))
+    chosen = np.take_along_axis(strategies, position[item], axis=1)  # [S, K_g]: class policy she follows
+    return best, W[chosen, members[None, :]], members
+
+
+def payoff_table(market: Market, Vs, Ws, members, pols: np.ndarray, rule: ResponseRule, mode: str) -> np.ndarray:
+    """Payoffs ``[N, k]`` to every provider from the kinds ``members`` in N profiles, provider o
+    playing strategy ``pols[o, n]`` (rows of :func:`strategy_tables`), under the users' rule."""
+    kinds = kinds_of(market)
+    values = Vs[pols]  # [k, N, K_g]
+    shares = provider_shares(values, rule, tolerances(kinds.u[members], rule))
+    own = Ws[pols]  # [k, N, K_g, k']: E[U_i'] when the kind consults provider o
     if mode == "actions":
         pay = np.einsum("onm,onmi->nmi", shares, own)
     else:
         pay = np.einsum("inm,inmi->nmi", shares, own)
-    return np.einsum("nmi,m->ni", pay, market.p[users])
+    return np.einsum("nmi,m->ni", pay, kinds.mass[members])
+
+
+def group_items(layout) -> list[np.ndarray]:
+    """The item indices of each group (one user type's items when personalized, all when anonymous)."""
+    return [np.flatnonzero(layout.group == g) for g in np.unique(layout.group)]
 
 
 @dataclass(frozen=True, eq=False)
 class InducedGame:
     """The normal-form game of a finite policy class (module docstring).
 
-    ``schemes[c]`` is policy c; ``strategies[s]`` a tuple of policy indices, one per user
-    (personalized) or one (anonymous); ``payoffs[s_1, ..., s_k, i]`` = Π_i.
+    ``schemes[c]`` is policy c; ``strategies[s]`` a tuple of policy indices, one per item (one
+    per user when personalized, one when anonymous, one per report with menus);
+    ``payoffs[s_1, ..., s_k, i]`` = Π_i.
     """
 
     regime: str
@@ -89,6 +116,8 @@ class InducedGame:
     schemes: np.ndarray
     strategies: tuple[tuple[int, ...], ...]
     payoffs: np.ndarray
+    menus: bool = False
+    item_shape: tuple[int, ...] = ()
 
     @property
     def n_players(self) -> int:
@@ -96,10 +125,9 @@ class InducedGame:
 
     def profile(self, strategy_profile: Sequence[int]) -> Profile:
         """The :class:`Profile` in which provider i plays strategy ``strategy_profile[i]``."""
-        pols = [self.strategies[s] for s in strategy_profile]
-        if self.regime == "anonymous":
-            return Profile("anonymous", self.schemes[[p[0] for p in pols]])
-        return Profile("personalized", self.schemes[np.array(pols)])
+        pols = np.array([self.strategies[s] for s in strategy_profile])  # [k, items]
+        arr = self.schemes[pols]  # [k, items, x, s]
+        return Profile(self.regime, arr.reshape((len(pols),) + self.item_shape + arr.shape[-2:]), self.menus)
 
     def payoff_arrays(self) -> tuple[np.ndarray, ...]:
         """QuantEcon's layout: player i's array with axes (i, i+1, ..., k−1, 0, ..., i−1)."""
@@ -132,28 +160,40 @@ def induced_game(
     market: Market,
     regime: str,
     *,
+    menus: bool = False,
     policy_class: PolicyClass,
     rule: ResponseRule,
     mode: str,
     max_profiles: int = MAX_PROFILES,
 ) -> InducedGame:
-    """The whole normal-form game of the policy class (personalized: |C|^m strategies per provider)."""
+    """The whole normal-form game of the policy class: a strategy gives every item a class policy
+    (|C|^items strategies per provider); payoffs add up over groups of items."""
     C = class_schemes(market, policy_class)
-    m, k = market.n_users, market.n_providers
-    per = 1 if regime == "anonymous" else m
-    n_s = C.shape[0] ** per
+    layout = layout_of(market, regime, menus)
+    k, n_c, Q = market.n_providers, C.shape[0], layout.n_items
+    n_s = n_c**Q
     if n_s**k > max_profiles:
         raise SizeError(
             f"the induced game has {n_s}^{k} = {n_s**k} profiles (limit {max_profiles}); "
             "use fewer observations, users or providers, or raise max_profiles"
         )
-    strategies = tuple(itertools.product(range(C.shape[0]), repeat=per))
+    strategies = np.array(list(itertools.product(range(n_c), repeat=Q)), dtype=int).reshape(n_s, Q)
     V, W = policy_tables(market, C, rule)
     idx = np.indices((n_s,) * k).reshape(k, -1)  # [k, N]
-    strat = np.array(strategies, dtype=int)  # [n_s, per]
-    pols = strat[idx]  # [k, N, per]
-    if per == 1:
-        pols = np.broadcast_to(pols, idx.shape + (m,))
-    table = payoff_table(market, V, W, np.ascontiguousarray(pols), rule, mode)
-    return InducedGame(regime, policy_class, C, strategies, table.reshape((n_s,) * k + (k,)))
+    table = np.zeros((idx.shape[1], k))
+    for items in group_items(layout):
+        g_strats, g_index = np.unique(strategies[:, items], axis=0, return_inverse=True)
+        Vs, Ws, members = strategy_tables(market, layout, V, W, items, g_strats, rule)
+        table += payoff_table(market, Vs, Ws, members, g_index.reshape(-1)[idx], rule, mode)
+    shape = (regime, bool(menus))
+    return InducedGame(regime, policy_class, C, tuple(tuple(int(c) for c in row) for row in strategies),
+                       table.reshape((n_s,) * k + (k,)), bool(menus), _item_shape(market, *shape))
 
+
+def _item_shape(market: Market, regime: str, menus: bool) -> tuple[int, ...]:
+    return {
+        ("personalized", False): (market.n_users,),
+        ("anonymous", False): (),
+        ("personalized", True): (market.n_users, market.n_private),
+        ("anonymous", True): (market.n_users * market.n_private,),
+    }[(regime, menus)]

@@ -54,6 +54,10 @@ __all__ = [
     "epigraph_rows",
     "budget_rows",
     "build_attracted_set_lp",
+    "expected",
+    "observation_mass",
+    "MenuLayout",
+    "build_menu_lp",
 ]
 
 
@@ -188,6 +192,16 @@ def solve_persuasion(
 # --------------------------------------------------------------------------- one scheme, several users
 
 
+def expected(P: np.ndarray, V: np.ndarray, j: int) -> np.ndarray:
+    """``E[x, a] = Σ_y P_j[x, y] V[j, a, y]``: ``P`` is one prior ``[x, y]`` or one per kind ``[k, x, y]``."""
+    return (P[j] if P.ndim == 3 else P) @ V[j].T
+
+
+def observation_mass(P: np.ndarray, j: int) -> np.ndarray:
+    """``P_j(x) = Σ_y P_j[x, y]`` (one prior, or kind j's)."""
+    return (P[j] if P.ndim == 3 else P).sum(axis=1)
+
+
 def joint_actions(n_a: int, t: int) -> np.ndarray:
     """``S[s, k]``: the action joint signal s recommends to the k-th attracted user.
 
@@ -197,11 +211,11 @@ def joint_actions(n_a: int, t: int) -> np.ndarray:
 
 
 def joint_objective(P: np.ndarray, U: np.ndarray, p: np.ndarray, T, S: np.ndarray) -> np.ndarray:
-    """``c[x·n_s + s] = Σ_{k} p_{T_k} Σ_y P[x, y] U[T_k, S[s, k], y]`` for provider utility ``U[j, a, y]``."""
-    EU = np.einsum("xy,jay->jxa", P, U)
-    c = np.zeros((P.shape[0], S.shape[0]))
+    """``c[x·n_s + s] = Σ_{k} p_{T_k} Σ_y P[x, y] U[T_k, S[s, k], y]`` for provider utility ``U[j, a, y]``
+    (``P`` one prior or one per user kind)."""
+    c = np.zeros((P.shape[-2], S.shape[0]))
     for k, j in enumerate(T):
-        c += p[j] * EU[j][:, S[:, k]]
+        c += p[j] * expected(P, U, j)[:, S[:, k]]
     return c.ravel()
 
 
@@ -213,14 +227,14 @@ def joint_obedience_rows(P: np.ndarray, u: np.ndarray, T, S: np.ndarray, margin=
     on ``sigma[x, s]`` (every user sees the whole signal, so obedience holds signal by signal).
     ``margin`` is one number or one per user (indexed by user, not by position in T).
     """
-    n_x, n_s = P.shape[0], S.shape[0]
+    n_x, n_s = P.shape[-2], S.shape[0]
     n_a = u.shape[1]
-    Px = P.sum(axis=1)
     rows, cols, vals = [], [], []
     r = 0
     xs = np.arange(n_x)
     for k, j in enumerate(T):
-        Eu = P @ u[j].T  # [x, a]
+        Eu = expected(P, u, j)  # [x, a]
+        Px = observation_mass(P, j)
         rec = S[:, k]
         mj = float(np.asarray(margin)[j]) if np.ndim(margin) else float(margin)
         for b in range(n_a):
@@ -238,20 +252,20 @@ def joint_obedience_rows(P: np.ndarray, u: np.ndarray, T, S: np.ndarray, margin=
 
 def joint_value_rows(P: np.ndarray, u: np.ndarray, T, S: np.ndarray) -> sp.csr_matrix:
     """Row k: attracted user T_k's utility when she follows: ``Σ_y P[x,y] u[T_k, S[s,k], y]`` on ``sigma[x, s]``."""
-    rows = [(P @ u[j].T)[:, S[:, k]].ravel() for k, j in enumerate(T)]
+    rows = [expected(P, u, j)[:, S[:, k]].ravel() for k, j in enumerate(T)]
     if not rows:
-        return sp.csr_matrix((0, P.shape[0] * S.shape[0]))
+        return sp.csr_matrix((0, P.shape[-2] * S.shape[0]))
     return sp.csr_matrix(np.vstack(rows))
 
 
 def epigraph_rows(P: np.ndarray, u: np.ndarray, N, n_s: int) -> sp.csr_matrix:
     """Rows (q, s, a) over ``[sigma[x, s], t[q, s]]``: ``t[q, s] − Σ_x sigma[x, s] Σ_y P[x,y] u[N_q, a, y] ≥ 0``."""
-    n_x = P.shape[0]
+    n_x = P.shape[-2]
     n_a = u.shape[1]
     n_sig = n_x * n_s
     blocks = []
     for q, j in enumerate(N):
-        Eu = P @ u[j].T  # [x, a]
+        Eu = expected(P, u, j)  # [x, a]
         # row index (s, a) -> s * n_a + a
         r_sig = np.repeat(np.arange(n_s * n_a), n_x)
         s_of = np.repeat(np.arange(n_s), n_a)
@@ -293,8 +307,13 @@ def build_attracted_set_lp(
     obedience_margin=0.0,
     own_weight: np.ndarray | None = None,
     attract_const: np.ndarray | None = None,
+    members=None,
 ) -> tuple[LinearProgram, np.ndarray]:
     """The LP for attracted set ``T`` (module docstring); returns it and ``S``.
+
+    Users may be *kinds* (docs/model.md §14): then ``P`` is one prior per kind ``[k, x, y]``
+    and ``u``, ``U``, ``p`` are per kind. ``members`` (default: everyone) are those who see
+    this scheme; the ones outside T must not prefer it.
 
     ``participation[j]`` (default ``v_out``) is the lower bound on an attracted user's
     value; ``outside_cap[j]`` (default ``v_out``) the upper bound on the others'.
@@ -304,9 +323,9 @@ def build_attracted_set_lp(
     ``p_j (own_weight[j]·own_j + attract_const[j])`` (defaults 1 and 0: her own outcome's payoff).
     """
     m = u.shape[0]
-    n_x, n_a = P.shape[0], u.shape[1]
+    n_x, n_a = P.shape[-2], u.shape[1]
     T = list(T)
-    N = [j for j in range(m) if j not in T]
+    N = [j for j in (range(m) if members is None else members) if j not in T]
     S = joint_actions(n_a, len(T))
     n_s = S.shape[0]
     n_sig = n_x * n_s
@@ -337,3 +356,114 @@ def build_attracted_set_lp(
     offset = float(sum(p[j] * leave[j] for j in N) + sum(p[j] * const[j] for j in T))
     lp = LinearProgram.build(c=c, A=A, row_lower=lo, row_upper=hi, col_lower=0.0, col_upper=col_hi, sense="max", offset=offset)
     return lp, S
+
+
+# --------------------------------------------------------------------------- menus
+
+
+@dataclass(frozen=True, eq=False)
+class MenuLayout:
+    """Columns of :func:`build_menu_lp`: item t (for kind ``T[t]``) is ``sigma_t[x, a]`` at columns
+    ``t·n_x·n_a + x·n_a + a``; then one epigraph block of ``n_a`` columns per pair in ``pairs``."""
+
+    T: tuple[int, ...]
+    n_x: int
+    n_a: int
+    pairs: tuple[tuple[int, int], ...]
+
+    def schemes(self, x: np.ndarray) -> np.ndarray:
+        """The items ``[t, x, a]`` of a solution (round-off removed, rows summing to 1)."""
+        n = len(self.T) * self.n_x * self.n_a
+        S = np.clip(np.asarray(x[:n], dtype=float).reshape(len(self.T), self.n_x, self.n_a), 0.0, 1.0)
+        S[S < 1e-10] = 0.0
+        sums = S.sum(axis=-1, keepdims=True)
+        S = np.where(sums > 0, S / np.where(sums > 0, sums, 1.0), 0.0)
+        S[..., 0] = np.where(sums[..., 0] > 0, S[..., 0], 1.0)
+        return S
+
+
+def build_menu_lp(
+    P: np.ndarray,
+    u: np.ndarray,
+    U: np.ndarray,
+    p: np.ndarray,
+    T,
+    members,
+    *,
+    leave: np.ndarray,
+    participation: np.ndarray,
+    outside_cap: np.ndarray,
+    obedience_margin=0.0,
+    ic_slack=0.0,
+    own_weight: np.ndarray | None = None,
+    attract_const: np.ndarray | None = None,
+) -> tuple[LinearProgram, MenuLayout]:
+    """A menu of schemes, one per attracted kind, for the kinds ``members`` (docs/model.md §14).
+
+    Kind k ∈ T gets the recommendation scheme ``σ_k[x, a]`` of its own report (revelation
+    principle; the items of other reports copy one of them). Rows, with ``E_l[x, a] =
+    Σ_y P_l[x, y] u_l[a, y]`` and ``f_k = Σ_{x,a} σ_k[x, a] E_k[x, a]`` (k's value when she follows):
+
+    * ``Σ_a σ_k[x, a] = 1`` and obedience ``Σ_x σ_k[x, a](E_k[x, a] − E_k[x, b] − δ_k P_k(x)) ≥ 0``;
+    * participation ``f_k ≥ participation[k]`` (where finite);
+    * epigraph: for every kind l ∈ members and item r ∈ T, r ≠ l: ``t_{l,r}[s] ≥ Σ_x σ_r[x, s] E_l[x, b]``
+      for all b, so ``Σ_s t_{l,r}[s]`` bounds l's value of item r (convex in σ_r);
+    * incentive compatibility for l ∈ T: ``f_l − Σ_s t_{l,r}[s] ≥ −ic_slack[l]``;
+    * "does not prefer any item" for l ∉ T: ``Σ_s t_{l,r}[s] ≤ outside_cap[l]``.
+
+    Objective: ``Σ_{k∈T} p_k (own_weight[k] Σ σ_k[x, a] Σ_y P_k U_k[a, y] + attract_const[k]) +
+    Σ_{l∉T} p_l leave[l]``. Arrays are per kind; ``P`` one prior or one per kind.
+    """
+    K = u.shape[0]
+    n_x, n_a = P.shape[-2], u.shape[1]
+    T = tuple(int(k) for k in T)
+    members = tuple(int(k) for k in members)
+    N = [k for k in members if k not in T]
+    pairs = tuple((l, r) for l in members for r in T if l != r)
+    block = n_x * n_a
+    n_col = len(T) * block + len(pairs) * n_a
+    weight = np.ones(K) if own_weight is None else np.asarray(own_weight, dtype=float)
+    const = np.zeros(K) if attract_const is None else np.asarray(attract_const, dtype=float)
+    margin = np.broadcast_to(np.asarray(obedience_margin, dtype=float), (K,))
+    slack = np.broadcast_to(np.asarray(ic_slack, dtype=float), (K,))
+    rows, lo, hi = [], [], []
+
+    def add(cols, vals, low, high):
+        row = np.zeros(n_col)
+        np.add.at(row, np.asarray(cols, dtype=int), np.asarray(vals, dtype=float))
+        rows.append(row)
+        lo.append(low)
+        hi.append(high)
+
+    c = np.zeros(n_col)
+    for t, k in enumerate(T):
+        base = t * block
+        Ek, Pk = expected(P, u, k), observation_mass(P, k)
+        c[base : base + block] = p[k] * weight[k] * expected(P, U, k).ravel()
+        for x in range(n_x):
+            add(base + x * n_a + np.arange(n_a), np.ones(n_a), 1.0, 1.0)
+        for a in range(n_a):
+            for b in range(n_a):
+                if a != b:
+                    add(base + np.arange(n_x) * n_a + a, Ek[:, a] - Ek[:, b] - margin[k] * Pk, 0.0, INF)
+        if np.isfinite(participation[k]):
+            add(base + np.arange(block), Ek.ravel(), float(participation[k]), INF)
+    for q, (l, r) in enumerate(pairs):
+        tcol = len(T) * block + q * n_a
+        El = expected(P, u, l)
+        rbase = T.index(r) * block
+        for s in range(n_a):  # item r's signal s recommends action s
+            for b in range(n_a):
+                add([tcol + s] + list(rbase + np.arange(n_x) * n_a + s), [1.0] + list(-El[:, b]), 0.0, INF)
+        if l in T:
+            lbase = T.index(l) * block
+            add(list(lbase + np.arange(block)) + list(tcol + np.arange(n_a)),
+                list(expected(P, u, l).ravel()) + [-1.0] * n_a, -float(slack[l]), INF)
+        else:
+            add(tcol + np.arange(n_a), np.ones(n_a), -INF, float(outside_cap[l]))
+    offset = float(sum(p[k] * const[k] for k in T) + sum(p[l] * leave[l] for l in N))
+    A = sp.csr_matrix(np.array(rows)) if rows else sp.csr_matrix((0, n_col))
+    col_hi = np.concatenate([np.ones(len(T) * block), np.full(len(pairs) * n_a, INF)])
+    lp = LinearProgram.build(c=c, A=A, row_lower=lo, row_upper=hi, col_lower=0.0, col_upper=col_hi, sense="max",
+                             offset=offset)
+    return lp, MenuLayout(T, n_x, n_a, pairs)

@@ -2,7 +2,7 @@
 
 >>> from pluralign import catalog
 >>> catalog.names()
-['biased_pair', 'forecast', 'match_mismatch', 'prosecutor']
+['biased_pair', 'forecast', 'match_mismatch', 'private_judge', 'prosecutor']
 >>> catalog.load("prosecutor")
 Market('prosecutor': 2 states, 2 observations, 2 actions, 1 users, 2 providers)
 """

@@ -50,7 +50,10 @@ __all__ = [
     "save_market",
 ]
 
-TOP_FIELDS = ("name", "description", "states", "prior", "signals", "observation", "actions", "normalize", "users", "providers")
+TOP_FIELDS = (
+    "name", "description", "states", "prior", "signals", "observation", "private", "actions", "normalize", "users", "providers",
+)
+PRIVATE_FIELDS = ("signals", "observation")
 USER_FIELDS = ("name", "mass", "utility")
 PROVIDER_FIELDS = ("name", "utility")
 
@@ -154,6 +157,7 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
             check_distribution(prior, ("prior",), out, "prior probabilities")
 
     signals, observation = _read_observation(data, out, states)
+    private_signals, private_observation = _read_private(data, out, states)
     if not _size_ok(data, out, actions, n_y):
         return {}
     users, masses, u = _read_users(data.get("users", _MISSING), out, actions, n_y, normalize)
@@ -175,7 +179,46 @@ def _read_document(data: Any, out: Collector, default_name: str) -> dict:
         description=description,
         normalize=normalize,
         user_specific=user_specific,
+        private_signals=private_signals,
+        private_observation=private_observation,
     )
+
+
+def _read_private(data: dict, out: Collector, states: list[str] | None):
+    """The optional ``private:`` block (docs/model.md §13, §14): what users observe privately,
+    ``signals`` (names of z) and ``observation`` (P(z | state), one row per state, summing to 1)."""
+    if "private" not in data:
+        return None, None
+    block = data["private"]
+    if not isinstance(block, dict):
+        out.add(("private",), f"expected a mapping with 'signals' and 'observation', got {describe(block)}")
+        return None, None
+    for key in block:
+        if key not in PRIVATE_FIELDS:
+            out.add(("private", key_part(key)), f"unknown field; expected one of {', '.join(PRIVATE_FIELDS)}")
+    missing = [key for key in PRIVATE_FIELDS if key not in block]
+    if missing:
+        out.add(("private",), f"missing required field {missing[0]!r} (what users observe privately needs both "
+                              "'signals' and 'observation')")
+        return None, None
+    signals = check_names(block["signals"], ("private", "signals"), out, "private signal", limits.MAX_SIGNALS)
+    table = block["observation"]
+    if not isinstance(table, dict):
+        out.add(("private", "observation"), f"expected a mapping from each state to P(private signal | state), got {describe(table)}")
+        return None, None
+    if states is None or signals is None:
+        return None, None
+    _check_keys(table, states, ("private", "observation"), out, "state")
+    rows = []
+    for y in states:
+        path = ("private", "observation", y)
+        row = _read_vector(table.get(y), path, out, len(signals), "one per private signal", "probability") if y in table else None
+        if row is not None:
+            check_distribution(row, path, out, "P(private signal | state)")
+        rows.append(row)
+    if any(r is None for r in rows):
+        return signals, None
+    return signals, np.array(rows, dtype=float)
 
 
 def _size_ok(data: dict, out: Collector, actions, n_y) -> bool:
@@ -408,6 +451,11 @@ def market_to_dict(market: Market) -> dict:
     if market.observation is not None:
         doc["signals"] = list(market.observations)
         doc["observation"] = {y: [_num(v) for v in market.observation[k]] for k, y in enumerate(market.states)}
+    if market.private_observation is not None:
+        doc["private"] = {
+            "signals": list(market.private_signals),
+            "observation": {y: [_num(v) for v in market.private_observation[k]] for k, y in enumerate(market.states)},
+        }
     doc["actions"] = list(market.actions)
     if market.normalize:
         doc["normalize"] = True

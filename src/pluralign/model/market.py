@@ -10,6 +10,8 @@ A :class:`Market` holds four arrays with fixed axis conventions
 plus the names that live at the edges (files, CLI, reports). The prior is stored
 as ``prior[y]`` and ``observation[y, x] = P(x | y)`` so that a market file is
 written back exactly as it was read; ``P[x, y] = prior[y] · observation[y, x]``.
+Users may also observe something privately (docs/model.md §14): ``private_observation[y, z]
+= P(z | y)``, named by ``private_signals``; their kinds are :mod:`pluralign.model.kinds`.
 
 Computations use ``P`` and ``p``: there, sums that were within tolerance of 1 are
 rescaled so that their exact sum is 1 (``prior``, each observation row, the masses),
@@ -67,6 +69,8 @@ class Market:
     user_specific: tuple[bool, ...]
     normalize: bool = False
     description: str | None = None
+    private_signals: tuple[str, ...] | None = None
+    private_observation: np.ndarray | None = None
 
     @cached_property
     def P(self) -> np.ndarray:
@@ -77,6 +81,13 @@ class Market:
         if self.observation is None:
             return _frozen(np.diag(prior))
         return _frozen(exact_distribution(self.observation).T * prior[None, :])
+
+    @cached_property
+    def private_likelihood(self) -> np.ndarray | None:
+        """``P(z | y)`` as ``[y, z]`` (rows renormalized exactly), or None without private observations."""
+        from pluralign.model.validation import exact_distribution
+
+        return None if self.private_observation is None else _frozen(exact_distribution(self.private_observation))
 
     @cached_property
     def p(self) -> np.ndarray:
@@ -105,10 +116,14 @@ class Market:
         description: str | None = None,
         normalize: bool = False,
         user_specific: Sequence[bool] | None = None,
+        private_observation=None,
+        private_signals: Sequence[str] | None = None,
     ) -> "Market":
         """Build a market from arrays and check them.
 
         Give either ``P[x, y]`` or ``prior[y]`` (with optional ``observation[y, x]``).
+        ``private_observation[y, z] = P(z | y)`` adds what users observe privately (names
+        ``private_signals``, default ``z0, z1, ...``).
         ``U`` may be ``U[i, a, y]`` (the same for every user) or ``U[i, j, a, y]``.
         ``p`` defaults to equal masses; with ``normalize=True`` masses are rescaled to
         sum to 1 instead of having to. Names default to ``y0, y1, ...`` etc.
@@ -169,6 +184,13 @@ class Market:
         if names["observations"] is None:
             names["observations"] = names["states"]
         check_arrays(prior=prior, observation=observation, p=p, u=u, U=U, normalize=normalize, **names)
+        if private_observation is not None:
+            private_observation = np.asarray(private_observation, dtype=float)
+            if private_signals is None and private_observation.ndim == 2:
+                private_signals = _default_names("z", private_observation.shape[1])
+            _check_private(private_observation, tuple(private_signals), n_y)
+        elif private_signals is not None:
+            raise ValueError("private_signals needs private_observation[y, z] = P(z | y)")
         return cls(
             name=name,
             prior=_frozen(prior),
@@ -179,6 +201,8 @@ class Market:
             user_specific=tuple(bool(b) for b in user_specific),
             normalize=bool(normalize),
             description=description,
+            private_signals=None if private_observation is None else tuple(private_signals),
+            private_observation=None if private_observation is None else _frozen(private_observation),
             **names,
         )
 
@@ -203,6 +227,16 @@ class Market:
     @property
     def n_providers(self) -> int:
         return len(self.providers)
+
+    @property
+    def n_private(self) -> int:
+        """Number of private observations z (1 when users observe nothing privately)."""
+        return 1 if self.private_observation is None else self.private_observation.shape[1]
+
+    @property
+    def has_private(self) -> bool:
+        """True when users observe something privately (docs/model.md §14)."""
+        return self.private_observation is not None
 
     @property
     def observes_state(self) -> bool:
@@ -236,6 +270,8 @@ class Market:
             description=self.description,
             normalize=self.normalize,
             user_specific=self.user_specific,
+            private_observation=self.private_observation,
+            private_signals=self.private_signals,
         )
         kwargs.update(changes)
         if "U" in changes and "user_specific" not in changes:
@@ -248,15 +284,20 @@ class Market:
             return False
         same_names = all(
             getattr(self, f) == getattr(other, f)
-            for f in ("name", "states", "observations", "actions", "users", "providers", "normalize", "description")
+            for f in ("name", "states", "observations", "actions", "users", "providers", "normalize", "description",
+                      "private_signals")
         )
         if not same_names:
             return False
         if (self.observation is None) != (other.observation is None):
             return False
+        if (self.private_observation is None) != (other.private_observation is None):
+            return False
         pairs = [(self.prior, other.prior), (self.mass, other.mass), (self.u, other.u), (self.U, other.U)]
         if self.observation is not None:
             pairs.append((self.observation, other.observation))
+        if self.private_observation is not None:
+            pairs.append((self.private_observation, other.private_observation))
         return all(a.shape == b.shape and np.array_equal(a, b) for a, b in pairs)
 
     def _repr_html_(self) -> str:
@@ -264,8 +305,9 @@ class Market:
 
         from pluralign.html import table
 
-        head = (f"{escape(self.name)}: {self.n_states} states, {self.n_observations} observations, {self.n_actions} actions, "
-                f"{self.n_users} users, {self.n_providers} providers")
+        private = f", {self.n_private} private observations" if self.has_private else ""
+        head = (f"{escape(self.name)}: {self.n_states} states, {self.n_observations} observations{private}, "
+                f"{self.n_actions} actions, {self.n_users} users, {self.n_providers} providers")
         states = table("prior over states", ("state", "prior"), list(zip(self.states, self.prior)))
         users = table("users", ("user", "mass"), list(zip(self.users, self.p)))
         provs = table("providers", ("provider", "utility depends on the user"),
@@ -273,10 +315,30 @@ class Market:
         return f"<div><b>{head}</b>{states}{users}{provs}</div>"
 
     def __repr__(self) -> str:
+        private = f", {self.n_private} private observations" if self.has_private else ""
         return (
-            f"Market({self.name!r}: {self.n_states} states, {self.n_observations} observations, "
+            f"Market({self.name!r}: {self.n_states} states, {self.n_observations} observations{private}, "
             f"{self.n_actions} actions, {self.n_users} users, {self.n_providers} providers)"
         )
+
+
+def _check_private(obs: np.ndarray, names: tuple[str, ...], n_y: int) -> None:
+    """``P(z | y)`` rows: one per state, probabilities summing to 1, one name per z (a ``MarketError`` otherwise)."""
+    from pluralign.model.validation import Collector, MarketError, PROB_TOL
+
+    out = Collector()
+    if obs.ndim != 2 or obs.shape[0] != n_y or obs.shape[1] < 1:
+        out.add(("private", "observation"), f"expected shape ({n_y}, n_z), got {obs.shape}")
+    elif len(names) != obs.shape[1]:
+        out.add(("private", "signals"), f"expected {obs.shape[1]} names, got {len(names)}")
+    elif not np.all(np.isfinite(obs)) or np.any(obs < 0) or np.any(obs > 1):
+        out.add(("private", "observation"), "probabilities must be finite and in [0, 1]")
+    elif np.any(np.abs(obs.sum(axis=1) - 1) > PROB_TOL):
+        out.add(("private", "observation"), f"each row must sum to 1, got sums {obs.sum(axis=1).tolist()}")
+    elif len(set(names)) != len(names):
+        out.add(("private", "signals"), "names must be unique")
+    if out:
+        raise MarketError(out.problems)
 
 
 def _index(names: tuple[str, ...], name: str, what: str) -> int:

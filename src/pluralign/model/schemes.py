@@ -113,17 +113,32 @@ def _pad(schemes: Sequence[np.ndarray], width: int) -> list[np.ndarray]:
 
 @dataclass(frozen=True, eq=False)
 class Profile:
-    """Every provider's policy. ``schemes`` is ``[i, j, x, s]`` (personalized) or ``[i, x, s]`` (anonymous)."""
+    """Every provider's policy: ``schemes`` has one scheme ``[x, s]`` per provider and item.
+
+    =====================  ======================  ==========================================
+    regime, menus          ``schemes``             items
+    =====================  ======================  ==========================================
+    personalized           ``[i, j, x, s]``        one per user type j
+    anonymous              ``[i, x, s]``           one for everybody
+    personalized, menus    ``[i, j, r, x, s]``     one per type j and report r (a private observation)
+    anonymous, menus       ``[i, q, x, s]``        one per report q = (type, private observation)
+    =====================  ======================  ==========================================
+
+    (docs/model.md §3, §14; :mod:`pluralign.model.kinds` says which items a user can use.)
+    """
 
     regime: Regime
     schemes: np.ndarray
+    menus: bool = False
 
     def __post_init__(self) -> None:
-        want = 4 if self.regime == "personalized" else 3
         if self.regime not in ("personalized", "anonymous"):
             raise ValueError(f"regime must be 'personalized' or 'anonymous', got {self.regime!r}")
-        if self.schemes.ndim != want:
-            raise ValueError(f"a {self.regime} profile needs a {want}-axis array, got shape {self.schemes.shape}")
+        want = {("personalized", False): 4, ("anonymous", False): 3, ("personalized", True): 5, ("anonymous", True): 4}
+        n = want[(self.regime, bool(self.menus))]
+        if self.schemes.ndim != n:
+            kind = f"{self.regime}{' menu' if self.menus else ''}"
+            raise ValueError(f"a {kind} profile needs a {n}-axis array, got shape {self.schemes.shape}")
         self.schemes.setflags(write=False)
 
     # ------------------------------------------------------------ builders
@@ -150,20 +165,41 @@ class Profile:
         return cls("personalized", np.stack([np.stack(_pad(row, width)) for row in checked]))
 
     @classmethod
-    def uniform(cls, regime: Regime, scheme, n_providers: int, n_users: int) -> "Profile":
-        """Every provider uses ``scheme`` (for every user)."""
+    def uniform(
+        cls, regime: Regime, scheme, n_providers: int, n_users: int, *, menus: bool = False, n_private: int = 1
+    ) -> "Profile":
+        """Every provider uses ``scheme`` for every item (``n_private`` reports per type with menus)."""
         s = check_scheme(scheme)
-        if regime == "anonymous":
-            return cls.anonymous([s] * n_providers)
-        return cls.personalized([[s] * n_users for _ in range(n_providers)])
+        shape = {
+            ("personalized", False): (n_providers, n_users),
+            ("anonymous", False): (n_providers,),
+            ("personalized", True): (n_providers, n_users, n_private),
+            ("anonymous", True): (n_providers, n_users * n_private),
+        }[(regime, bool(menus))]
+        return cls(regime, np.broadcast_to(s, shape + s.shape).copy(), menus=bool(menus))
 
     # ------------------------------------------------------------ views
     @property
     def n_providers(self) -> int:
         return self.schemes.shape[0]
 
+    @property
+    def item_shape(self) -> tuple[int, ...]:
+        """The shape of one provider's items: ``(j,)``, ``()``, ``(j, r)`` or ``(q,)``."""
+        return self.schemes.shape[1:-2]
+
+    @property
+    def n_items(self) -> int:
+        return int(np.prod(self.item_shape, dtype=int))
+
+    def items(self) -> np.ndarray:
+        """Every provider's items as ``[i, Q, x, s]`` (a view)."""
+        return self.schemes.reshape((self.n_providers, self.n_items) + self.schemes.shape[-2:])
+
     def per_user(self, n_users: int) -> np.ndarray:
-        """Schemes as ``[i, j, x, s]`` (a broadcast view for anonymous profiles)."""
+        """Schemes as ``[i, j, x, s]`` (a broadcast view for anonymous profiles); not for menus."""
+        if self.menus:
+            raise ValueError("a menu profile has one scheme per report, not per user: use items()")
         if self.regime == "personalized":
             if self.schemes.shape[1] != n_users:
                 raise ValueError(f"profile has schemes for {self.schemes.shape[1]} users, market has {n_users}")
@@ -171,28 +207,34 @@ class Profile:
         k, n_x, s = self.schemes.shape
         return np.broadcast_to(self.schemes[:, None], (k, n_users, n_x, s))
 
-    def scheme(self, provider: int, user: int | None = None) -> np.ndarray:
-        """Provider's scheme (for ``user`` in the personalized regime), trailing never-sent signals dropped."""
+    def scheme(self, provider: int, user: int | None = None, report: int | None = None) -> np.ndarray:
+        """One scheme, trailing never-sent signals dropped: provider's scheme (for ``user`` when
+        personalized; for ``report`` with menus: r when personalized, q when anonymous)."""
+        index: tuple = (provider,)
         if self.regime == "personalized":
             if user is None:
                 raise ValueError("personalized profiles need a user index")
-            s = self.schemes[provider, user]
-        else:
-            s = self.schemes[provider]
-        used = np.flatnonzero(s.sum(axis=0) > 0)
-        return s[:, : (used[-1] + 1 if used.size else 1)]
+            index += (user,)
+        if self.menus:
+            if report is None:
+                raise ValueError("menu profiles need a report index")
+            index += (report,)
+        return trim_signals(self.schemes[index])
 
     def with_policy(self, provider: int, policy, users=None) -> "Profile":
-        """A new profile in which ``provider`` plays ``policy``: ``[x, s]`` (one scheme; for
-        every user when personalized) or ``[j, x, s]`` (personalized: one per user).
+        """A new profile in which ``provider`` plays ``policy``: one scheme ``[x, s]`` for every
+        item, or all its items (``item_shape + [x, s]``, e.g. ``[j, x, s]`` when personalized).
 
-        ``users`` (personalized only): a boolean mask or index list; only those users'
-        schemes are replaced. This is the one place a provider's policy is swapped.
+        ``users`` (personalized only): a boolean mask or index list of user types; only their
+        items are replaced. This is the one place a provider's policy is swapped.
         """
         policy = np.asarray(policy, dtype=float)
         n_x = self.schemes.shape[-2]
-        if policy.ndim not in (2, 3) or policy.shape[-2] != n_x:
-            raise ValueError(f"a policy is [x, s] or [j, x, s] with {n_x} rows x; got shape {policy.shape}")
+        if policy.ndim < 2 or policy.shape[-2] != n_x or policy.shape[:-2] not in ((), self.item_shape):
+            raise ValueError(
+                f"a policy is one scheme [x, s] or items {list(self.item_shape)} + [x, s] with {n_x} rows x; "
+                f"got shape {policy.shape}"
+            )
         sums = policy.sum(axis=-1)
         if not np.all(np.isfinite(policy)) or np.any(policy < -SCHEME_TOL) or np.any(np.abs(sums - 1) > 1e-7):
             raise ValueError(f"provider {provider} policy: every row must be a probability distribution over signals")
@@ -201,15 +243,15 @@ class Profile:
             raise ValueError(f"provider must be in 0..{self.n_providers - 1}, got {provider}")
         width = max(self.schemes.shape[-1], policy.shape[-1])
         arr = pad_signals(self.schemes, width).copy()
-        policy = pad_signals(policy, width)
-        if self.regime == "anonymous":
-            if policy.ndim != 2 or users is not None:
-                raise ValueError("an anonymous policy is one scheme [x, s] for every user")
+        policy = np.broadcast_to(pad_signals(policy, width), self.item_shape + (n_x, width))
+        if users is None:
             arr[provider] = policy
+        elif self.regime == "anonymous":
+            raise ValueError("an anonymous policy is the same for every user: users= is only for personalized profiles")
         else:
-            sel = slice(None) if users is None else np.asarray(users)
-            arr[provider, sel] = policy if policy.ndim == 2 else policy[sel]
-        return Profile(self.regime, arr)
+            sel = np.asarray(users)
+            arr[provider, sel] = policy[sel]
+        return Profile(self.regime, arr, self.menus)
 
     def replace(self, provider: int, scheme, user: int | None = None) -> "Profile":
         """A new profile with one provider's scheme (for one user, or for all) replaced."""
@@ -218,7 +260,8 @@ class Profile:
     def key(self, digits: int = 7) -> bytes:
         """A hashable fingerprint (schemes rounded to ``digits``, trailing unused signals dropped)."""
         s = trim_signals(self.schemes)
-        return self.regime.encode() + repr(s.shape).encode() + np.round(s, digits).tobytes()
+        head = f"{self.regime}{'/menus' if self.menus else ''}{s.shape}"
+        return head.encode() + np.round(s, digits).tobytes()
 
 
 def _same_rows(schemes: list[np.ndarray]) -> None:

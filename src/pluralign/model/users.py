@@ -45,6 +45,9 @@ __all__ = [
     "provider_payoffs",
     "choose_providers",
     "provider_shares",
+    "KindResponse",
+    "kind_response",
+    "choose_items",
 ]
 
 ProviderTie = Literal["lowest", "highest", "uniform"]
@@ -119,7 +122,12 @@ def tolerances(u: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> np.ndarray:
 
 
 def signal_weights(P: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """``W[..., s, y] = Σ_x P[x, y] sigma[..., x, s]`` (joint probability of signal s and state y)."""
+    """``W[..., s, y] = Σ_x P[x, y] sigma[..., x, s]`` (joint probability of signal s and state y).
+
+    ``P`` is one prior ``[x, y]``, or one per kind ``[k, x, y]`` with sigma ``[..., k, x, s]``.
+    """
+    if P.ndim == 3:
+        return np.einsum("...kxs,kxy->...ksy", sigma, P)
     return np.einsum("...xs,xy->...sy", sigma, P)
 
 
@@ -204,14 +212,65 @@ def provider_shares(values: np.ndarray, rule: ResponseRule = DEFAULT_RULE, tol=N
 
 
 @dataclass(frozen=True, eq=False)
-class Response:
-    """Users' response to a profile.
+class KindResponse:
+    """What every user kind (docs/model.md §14; :mod:`pluralign.model.kinds`) does.
 
-    ``values[i, j]`` = V_j of provider i's scheme; ``shares[i, j]`` the probability that
-    user j consults provider i (one 1 per column unless ``provider_tie="uniform"`` splits
-    her); ``choice[j]`` the provider she consults (under ``"uniform"``, the lowest of those
-    she splits between: see ``shares``); ``provider_outcomes[i, j, a, y]`` her outcome if she
-    consults i; ``outcome[j, a, y]`` her outcome; ``utility[j]`` = E[u_j]; ``rule`` the tie rule.
+    ``values[i, k]`` — the value of her best item at provider i; ``items[i, k]`` — that item
+    (the truthful one when it is among the best, else the lowest index); ``shares[i, k]`` —
+    the probability she consults i; ``provider_outcomes[i, k, a, y]`` — her outcome if she
+    consults i; ``outcome[k, a, y]`` and ``utility[k]`` — what she gets.
+    """
+
+    values: np.ndarray
+    items: np.ndarray
+    shares: np.ndarray
+    provider_outcomes: np.ndarray
+    outcome: np.ndarray
+    utility: np.ndarray
+
+
+def choose_items(values: np.ndarray, layout, tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(best[..., k], item[..., k])`` from ``values[..., k, r]`` of the items ``layout.choices[k, r]``
+    kind k can use: the truthful item when it is within ``tol[k]`` of the best, else the lowest index."""
+    valid = np.arange(layout.choices.shape[1])[None, :] < layout.n_choices[:, None]  # [k, r]
+    vals = np.where(valid, values, -np.inf)
+    best = vals.max(axis=-1)
+    tied = vals >= best[..., None] - tol[:, None]
+    truthful = tied & (layout.choices == layout.truthful[:, None])
+    lowest = np.argmax(tied, axis=-1)  # choices are ascending item indices, padding after them
+    pick = np.where(truthful.any(axis=-1), np.argmax(truthful, axis=-1), lowest)
+    return best, np.take_along_axis(np.broadcast_to(layout.choices, vals.shape), pick[..., None], axis=-1)[..., 0]
+
+
+def kind_response(kinds, layout, items: np.ndarray, rule: ResponseRule = DEFAULT_RULE) -> KindResponse:
+    """Every kind's response to providers' items ``[i, Q, x, s]`` (see :class:`KindResponse`)."""
+    P = kinds.P_common if kinds.P_common is not None else kinds.P
+    tol = tolerances(kinds.u, rule)
+    if layout.single:
+        item = np.broadcast_to(layout.truthful, (items.shape[0], kinds.n_kinds))
+        chosen = items[:, layout.truthful]  # [i, k, x, s]
+        values = scheme_values(P, kinds.u, chosen)
+    else:
+        cand = np.moveaxis(items[:, layout.choices], 2, 1)  # [i, r, k, x, s]
+        values, item = choose_items(np.moveaxis(scheme_values(P, kinds.u, cand), 1, -1), layout, tol)
+        chosen = items[np.arange(items.shape[0])[:, None], item]  # [i, k, x, s]
+    shares = provider_shares(values, rule, tol)
+    per_provider = outcomes(P, kinds.u, chosen, rule)  # [i, k, a, y]
+    mu = np.einsum("ik,ikay->kay", shares, per_provider)
+    utility = np.einsum("kay,kay->k", mu, kinds.u)
+    return KindResponse(values, np.asarray(item), shares, per_provider, mu, utility)
+
+
+@dataclass(frozen=True, eq=False)
+class Response:
+    """Users' response to a profile, per user type (aggregated over private observations) and per kind.
+
+    ``values[i, j]`` = user j's (expected) value of provider i's offer; ``shares[i, j]`` the
+    probability that she consults provider i (one 1 per column unless ``provider_tie="uniform"``
+    splits her, or her kinds go to different providers); ``choice[j]`` the provider she consults
+    most (the lowest index among equals); ``provider_outcomes[i, j, a, y]`` her outcome if she
+    consults i; ``outcome[j, a, y]`` her outcome; ``utility[j]`` = E[u_j]; ``rule`` the tie rule;
+    ``kinds`` the same per kind (:class:`KindResponse`).
     """
 
     values: np.ndarray
@@ -221,37 +280,48 @@ class Response:
     rule: ResponseRule
     shares: np.ndarray
     provider_outcomes: np.ndarray
+    kinds: KindResponse | None = None
 
     @property
     def split(self) -> np.ndarray:
-        """``split[j]``: user j divides her use between several providers (uniform ties only)."""
-        return (self.shares > 0).sum(axis=0) > 1
+        """``split[j]``: user j divides her use between several providers."""
+        return (self.shares > 1e-12).sum(axis=0) > 1
 
 
 def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> Response:
-    """Every user's provider choice, action and outcome under ``profile``."""
-    sigma = profile.per_user(market.n_users)  # [i, j, x, s]
-    values = scheme_values(market.P, market.u, sigma)  # [i, j]
-    tol = tolerances(market.u, rule)
-    choice = choose_providers(values, rule, tol)
-    shares = provider_shares(values, rule, tol)
-    per_provider = outcomes(market.P, market.u, sigma, rule)  # [i, j, a, y]
-    mu = np.einsum("ij,ijay->jay", shares, per_provider)
-    utility = np.einsum("jay,jay->j", mu, market.u)
-    return Response(values, choice, mu, utility, rule, shares, per_provider)
+    """Every user's provider choice, report, action and outcome under ``profile``."""
+    from pluralign.model.kinds import kinds_of, layout_of
+
+    kinds = kinds_of(market)
+    layout = layout_of(market, profile.regime, profile.menus)
+    if profile.n_items != layout.n_items:
+        raise ValueError(f"profile has {profile.n_items} items per provider, the market needs {layout.n_items}")
+    kr = kind_response(kinds, layout, profile.items(), rule)
+
+    def users(arr: np.ndarray, axis: int) -> np.ndarray:
+        return np.moveaxis(kinds.to_users(np.moveaxis(arr, axis, -1)), -1, axis)
+
+    shares = users(kr.shares, 1)
+    choice = np.argmax(shares >= shares.max(axis=0, keepdims=True) - 1e-12, axis=0)
+    return Response(users(kr.values, 1), choice, users(kr.outcome, 0), users(kr.utility, 0), rule, shares,
+                    users(kr.provider_outcomes, 1), kr)
 
 
 def provider_payoffs(market: Market, response: Response, mode: Literal["actions", "usage"] = "actions") -> np.ndarray:
-    """``Π_i = Σ_j p_j E_{mu_j}[U_i(j, a, y)]`` [docs/model.md §2].
+    """``Π_i = Σ_k mass_k E_{mu_k}[U_i(j_k, a, y)]`` over user kinds k [docs/model.md §2, §14].
 
     ``mode="actions"`` (default): a provider earns from every user's action, whichever
     provider she consulted. ``mode="usage"``: only from users who chose it (in proportion
     to her share, when she splits between tied providers).
     """
+    from pluralign.model.kinds import kinds_of
+
+    kinds = kinds_of(market)
+    kr = response.kinds
     if mode == "actions":
-        per_user = np.einsum("jay,ijay->ij", response.outcome, market.U)  # [i, j]
+        per_kind = np.einsum("kay,ikay->ik", kr.outcome, kinds.U)
     elif mode == "usage":
-        per_user = np.einsum("ijay,ijay->ij", response.provider_outcomes, market.U) * response.shares
+        per_kind = np.einsum("ikay,ikay->ik", kr.provider_outcomes, kinds.U) * kr.shares
     else:
         raise ValueError(f"mode must be 'actions' or 'usage', got {mode!r}")
-    return per_user @ market.p
+    return per_kind @ kinds.mass

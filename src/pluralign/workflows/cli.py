@@ -109,20 +109,31 @@ def analyze(
     market: str = typer.Argument(..., help="Market file (YAML/JSON) or a bundled market name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     margin: float = typer.Option(0.0, help="Obedience margin for the monopoly LP (0 = exact supremum)."),
+    kinds: bool = typer.Option(False, "--kinds", help="Also show OPT and NOINFO per user kind (type and private observation)."),
+    menus: bool = typer.Option(False, "--menus", help="Monopoly with menus: users report what they observe privately."),
 ) -> None:
     """Benchmarks per user: OPT, NOINFO, and each provider's monopoly persuasion."""
     from pluralign.analysis.benchmarks import benchmarks
 
     check_number("--margin", margin, low=0, high=1)
     m = resolve_market(market)
-    result = benchmarks(m, margin=margin)
+    result = benchmarks(m, margin=margin, menus=menus)
     if as_json:
-        print_json(result.to_dict())
+        print_json(result.to_dict(kinds=kinds))
         return
     out = console()
-    out.print(f"[bold]{m.name}[/bold]: {m.n_states} states, {m.n_actions} actions, {m.n_users} users, {m.n_providers} providers")
+    private = f", {m.n_private} private observations" if m.has_private else ""
+    out.print(f"[bold]{m.name}[/bold]: {m.n_states} states{private}, {m.n_actions} actions, {m.n_users} users, "
+              f"{m.n_providers} providers")
     if m.description:
         out.print(m.description, style="dim")
+    if kinds:
+        kt = Table(title="user kinds (type / private observation)")
+        for col in ("kind", "mass", "OPT", "NOINFO"):
+            kt.add_column(col, justify="left" if col == "kind" else "right")
+        for row in result.to_dict(kinds=True)["kinds"]:
+            kt.add_row(row["name"], fmt(row["mass"]), fmt(row["opt"]), fmt(row["noinfo"]))
+        out.print(kt)
     for j, user in enumerate(m.users):
         table = Table(title=f"user {user} (mass {m.p[j]:.3g}): OPT {fmt(result.opt[j])}, NOINFO {fmt(result.noinfo[j])}")
         table.add_column("monopolist")
@@ -131,7 +142,7 @@ def analyze(
         table.add_column("recommendation scheme P(action | observation)")
         for i, provider in enumerate(m.providers):
             r = result.monopoly[i][j]
-            table.add_row(provider, fmt(r.user_utility), fmt(r.provider_utility), _scheme_text(m, r.scheme))
+            table.add_row(provider, fmt(r.user_utility), fmt(r.provider_utility), _scheme_text(m, r))
         out.print(table)
     out.print(
         "Monopoly: the provider persuades alone; a user follows a recommendation she is indifferent about; "
@@ -140,12 +151,13 @@ def analyze(
     )
 
 
-def _scheme_text(m: Market, scheme) -> str:
-    parts = []
-    for kx, x in enumerate(m.observations):
-        recs = [f"{a} {scheme[kx, ka]:.3g}" for ka, a in enumerate(m.actions) if scheme[kx, ka] > 1e-9]
-        parts.append(f"{x}: " + ", ".join(recs))
-    return "; ".join(parts)
+def _scheme_text(m: Market, result) -> str:
+    """A monopoly scheme in one line: per observation, the recommendations it sends (or the menu)."""
+    doc = result.scheme_dict(m)
+    if "menu" in doc:
+        return " | ".join(f"report {z}: " + "; ".join(f"{x}: " + ", ".join(f"{a} {v:.3g}" for a, v in recs.items() if v > 1e-9)
+                                                     for x, recs in table.items()) for z, table in doc["menu"].items())
+    return "; ".join(f"{x}: " + ", ".join(f"{s} {v:.3g}" for s, v in recs.items() if v > 1e-9) for x, recs in doc.items())
 
 
 # --------------------------------------------------------------------------- validate

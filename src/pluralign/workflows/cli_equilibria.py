@@ -31,6 +31,7 @@ def _check_int(option: str, value: int, low: int, high: int) -> None:
 def solve_command(
     market: str = typer.Argument(..., help="Market file (YAML/JSON) or a bundled market name."),
     regime: str = typer.Option("personalized", "--regime", help="personalized | anonymous"),
+    menus: bool = typer.Option(False, "--menus", help="Policies are menus: one scheme per report (private observation; and type when anonymous)."),
     method: str = typer.Option("dynamics", "--method", help="dynamics | enumerate"),
     seed: int = typer.Option(0, "--seed", help="Seed of the random starts and random orders (0 or more)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -76,8 +77,8 @@ def solve_command(
     _check_int("--max-equilibria", max_equilibria, 1, 100_000)
     m = resolve_market(market)
     game = ProviderGame(
-        m, regime, mode=mode, rule=ResponseRule(provider_tie=provider_tie, action_tie=action_tie), ties=ties,
-        margin=margin, tol=tol,
+        m, regime, menus=menus, mode=mode, rule=ResponseRule(provider_tie=provider_tie, action_tie=action_tie),
+        ties=ties, margin=margin, tol=tol,
     )
     try:
         if method == "dynamics":
@@ -96,15 +97,16 @@ def solve_command(
 def _print_tables(report) -> None:
     from rich.table import Table
 
-    from pluralign.analysis.policies import describe_scheme
+    from pluralign.analysis.game import policies_dict
     from pluralign.workflows.cli import console, fmt
 
     search = report.search
     m, game = search.market, search.game
     out = console()
     verified = report.verified()
+    menus = " with menus" if game.menus else ""
     out.print(
-        f"[bold]{m.name}[/bold] — {search.regime} regime, {search.method}: "
+        f"[bold]{m.name}[/bold] — {search.regime} regime{menus}, {search.method}: "
         f"{len(verified)} verified equilibri{'um' if len(verified) == 1 else 'a'}"
         f" ({len(search.equilibria) - len(verified)} unverified candidates not shown)"
     )
@@ -121,12 +123,10 @@ def _print_tables(report) -> None:
         provs = Table()
         for col in ("provider", "payoff", "regret (certified)", "regret (attained)", "policy"):
             provs.add_column(col, justify="left" if col in ("provider", "policy") else "right")
+        policies = policies_dict(m, v.profile)
         for i, name in enumerate(m.providers):
-            if v.regime == "personalized":
-                policy = "; ".join(f"{u}: {describe_scheme(m, v.profile.scheme(i, j))}" for j, u in enumerate(m.users))
-            else:
-                policy = describe_scheme(m, v.profile.scheme(i))
-            provs.add_row(name, fmt(v.payoffs[i]), f"{v.regret[i]:.2g}", f"{v.regret_attained[i]:.2g}", policy)
+            provs.add_row(name, fmt(v.payoffs[i]), f"{v.regret[i]:.2g}", f"{v.regret_attained[i]:.2g}",
+                          _policy_text(policies[name]))
         out.print(provs)
         if search.regime == "anonymous":
             state = "holds" if check.holds else "FAILS"
@@ -155,6 +155,13 @@ def _print_tables(report) -> None:
         f"suprema over deviations (action ties won by the deviator, provider ties: {game.ties}); mode {game.mode}",
         style="dim",
     )
+
+
+def _policy_text(policy: dict) -> str:
+    """One provider's policy in one line: its items' summaries, labelled by user and report."""
+    if "summary" in policy:
+        return policy["summary"]
+    return "; ".join(f"{label}: {_policy_text(item)}" for label, item in policy.items())
 
 
 def register(app: typer.Typer) -> None:

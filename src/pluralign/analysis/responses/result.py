@@ -41,8 +41,9 @@ class BoundLP:
 class BestResponse:
     """Provider ``provider``'s best response to the others' policies (module docstring).
 
-    ``policy`` is the explicit deviation: ``[j, x, s]`` (personalized) or ``[x, s]``
-    (anonymous). Per-user, unweighted versions of the payoffs are ``user_value``,
+    ``policy`` is the explicit deviation, the provider's items in the profile's layout:
+    ``[j, x, s]`` (personalized), ``[x, s]`` (anonymous), ``[j, r, x, s]`` / ``[q, x, s]`` with
+    menus. Per-user, unweighted versions of the payoffs are ``user_value``,
     ``user_bound`` (NaN where the strategy has no per-user bound) and ``user_current``;
     ``share[j]`` is the probability that user j consults the provider under the deviation.
     ``exact`` says the bound is the exact supremum (False for the heuristic, whose bound is
@@ -141,12 +142,11 @@ def finish(
     *,
     method: str,
     exact: bool,
-    regime: str,
     policy: np.ndarray,
-    user_value: np.ndarray,
-    share: np.ndarray,
+    kind_value: np.ndarray,
+    kind_share: np.ndarray,
     bound: float,
-    user_bound: np.ndarray,
+    kind_bound: np.ndarray | None,
     lp_solves: int,
     started: float,
     note: str = "",
@@ -154,25 +154,31 @@ def finish(
 ) -> BestResponse:
     """Assemble a :class:`BestResponse` from a strategy's answer to a ``DeviationProblem``.
 
-    The bound is raised to the attained value where round-off left it below (both are
-    reported; the gap is solver tolerance, never a missed deviation).
+    ``kind_*`` arrays are per user kind (per unit of her mass); the result reports them per
+    user type (``Σ_z P(z) ·``) and weighted by the masses. ``policy`` is the provider's items:
+    ``[Q, x, s]``, reported in the profile's own layout. The bound is raised to the attained
+    value where round-off left it below (both are reported; the gap is solver tolerance,
+    never a missed deviation).
     """
-    p = problem.market.p
-    value = float(p @ user_value)
+    mass = problem.kinds.mass
+    value = float(mass @ kind_value)
+    items = trim_signals(np.asarray(policy, dtype=float))
+    shaped = items.reshape(problem.profile.item_shape + items.shape[-2:])
+    nan = np.full(problem.market.n_users, np.nan)
     return BestResponse(
         provider=problem.provider,
-        regime=regime,
+        regime=problem.profile.regime,
         mode=problem.mode,
         method=method,
         exact=exact,
-        policy=trim_signals(policy),
+        policy=shaped,
         value=value,
         bound=float(max(bound, value)) if np.isfinite(bound) else float(bound),
-        current=float(p @ problem.current),
-        user_value=np.asarray(user_value, dtype=float),
-        user_bound=np.asarray(user_bound, dtype=float),
-        user_current=problem.current.copy(),
-        share=np.asarray(share, dtype=float),
+        current=float(mass @ problem.current),
+        user_value=problem.to_users(np.asarray(kind_value, dtype=float)),
+        user_bound=nan if kind_bound is None else problem.to_users(np.asarray(kind_bound, dtype=float)),
+        user_current=problem.to_users(problem.current),
+        share=problem.to_users(np.asarray(kind_share, dtype=float)),
         rule=problem.rule,
         margin=problem.margin,
         ties=problem.ties,

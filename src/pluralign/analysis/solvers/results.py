@@ -182,11 +182,10 @@ class DynamicsResult(EquilibriumSearch):
 class EnumerationResult(EquilibriumSearch):
     """Enumeration over a policy class.
 
-    ``class_size`` policies; ``profiles_per_game`` = class_size^k profiles in each game
-    (one per group of users a policy cannot tell apart); ``in_class_equilibria`` pure
-    equilibria of the restricted game (``in_class_per_group``: per group, when there are
-    several); ``listed_policies[n]`` the class indices of candidate n (``[i][g]``: provider
-    i's policy for group g), verified against *all* deviations.
+    ``class_size`` policies; ``profiles_per_game`` profiles in the largest group's game;
+    ``in_class_equilibria`` pure equilibria of the restricted game (``in_class_per_group``:
+    per group, when there are several); ``listed_policies[n]`` the class indices of
+    candidate n (``[i][q]``: provider i's policy for item q), verified against *all* deviations.
     """
 
     policy_class: str
