@@ -200,7 +200,8 @@ def validate(
 # --------------------------------------------------------------------------- other commands
 
 # Commands of other analyses live in their own modules, each with ``register(app)``.
-for _module in ("pluralign.workflows.cli_alignment", "pluralign.workflows.cli_equilibria", "pluralign.workflows.cli_experiments"):
+for _module in ("pluralign.workflows.cli_alignment", "pluralign.workflows.cli_equilibria", "pluralign.workflows.cli_experiments",
+                "pluralign.workflows.cli_certificates"):
     try:
         __import__(_module)
     except ModuleNotFoundError as _exc:

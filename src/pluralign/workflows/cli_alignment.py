@@ -123,10 +123,16 @@ def align_command(
     method: str = typer.Option("batched", "--method", help="batched (numpy simplex over users), highs or scipy."),
     limit: int = typer.Option(40, "--limit", help="Show at most this many users in the table."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    certify: Path | None = typer.Option(None, "--certify", help="Also write an exact certificate of every ε (fits and duals) to this file."),
 ) -> None:
     """Weak Market Alignment ε_j of every user (with covering providers) and Strong Market Alignment ε_S."""
     check_number("--limit", limit, low=1, high=MAX_ROWS, integer=True)
-    _align_and_print(_market(market), variant, offset, method, as_json, limit)
+    m = _market(market)
+    _align_and_print(m, variant, offset, method, as_json, limit)
+    if certify is not None:
+        from pluralign.workflows.cli_certificates import write_alignment_certificate
+
+        write_alignment_certificate(m, variant, offset, certify, as_json)
 
 
 def anes_command(

@@ -8,6 +8,7 @@ Parses the options into a :class:`~pluralign.analysis.game.ProviderGame`, calls 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import typer
 
@@ -46,6 +47,7 @@ def solve_command(
     n_random: int = typer.Option(2, "--random-starts", help="Dynamics: number of random starting profiles (0 to 10000)."),
     policy_class: str = typer.Option("partitions", "--policy-class", help="Enumeration: partitions | recommendations."),
     max_equilibria: int = typer.Option(50, "--max-equilibria", help="Enumeration: verify at most this many in-class equilibria."),
+    certify: Path | None = typer.Option(None, "--certify", help="Write an exact certificate of every verified equilibrium into this directory (pluralign check reads them)."),
 ) -> None:
     """Equilibria among providers, each verified by exact best responses, with users' gaps and the §9 bounds."""
     from pluralign.analysis.game import ProviderGame
@@ -90,8 +92,12 @@ def solve_command(
     report = assess(search)
     if as_json:
         print_json(report.to_dict())
-        return
-    _print_tables(report)
+    else:
+        _print_tables(report)
+    if certify is not None:
+        from pluralign.workflows.cli_certificates import write_equilibrium_certificates
+
+        write_equilibrium_certificates(game, report.verified(), certify, as_json)
 
 
 def _print_tables(report) -> None:

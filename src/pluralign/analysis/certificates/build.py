@@ -288,9 +288,9 @@ def _check_certifiable(game) -> None:
     from pluralign.analysis.limits import SizeError, check_size
 
     m = game.market
-    if getattr(m, "private_observation", None) is not None:
+    if getattr(m, "private_observation", None) is not None or getattr(game, "menus", False):
         raise NoExactCertificate(
-            "no exact certificate: users with private observations (docs/model.md §14) are not covered by "
+            "no exact certificate: private observations and menus (docs/model.md §14) are not covered by "
             "certificates yet (the checker's LP kinds are the personalized and anonymous ones of §8)"
         )
     if game.rule.quantal_beta is not None:  # pragma: no cover - ProviderGame refuses quantal users
@@ -348,8 +348,8 @@ def certify(game, profile) -> Certificate:
     against ``game.tol``. Raises :class:`NoExactCertificate` where no exact certificate exists.
     """
     started = time.perf_counter()
-    game.check_profile(profile)
     _check_certifiable(game)
+    game.check_profile(profile)
     with check.long_integers():
         return _certify(game, profile, started)
 
