@@ -30,6 +30,12 @@ from scipy.optimize import linprog
 # --------------------------------------------------------------------------- users
 
 
+def prior_of(P, j):
+    """The prior user j acts on: the market's ``P[x, y]``, or hers when ``P`` holds one per user
+    ``[j, x, y]`` (user kinds with private observations, docs/model.md §14)."""
+    return P[j] if np.ndim(P) == 3 else P
+
+
 def tolerance(u_j, tol):
     lo = min(float(v) for v in np.ravel(u_j))
     hi = max(float(v) for v in np.ravel(u_j))
@@ -101,13 +107,14 @@ def respond(P, u, U, p, schemes, provider_tie, action_tie, tol, mode):
     shares = [[0.0] * m for _ in range(k)]
     for j in range(m):
         t = tolerance(u[j], tol)
-        vals = [user_value(P, u[j], schemes[o][j]) for o in range(k)]
+        Pj = prior_of(P, j)
+        vals = [user_value(Pj, u[j], schemes[o][j]) for o in range(k)]
         best = max(vals)
         tied = [o for o in range(k) if vals[o] >= best - t]
         weights = {o: 1.0 / len(tied) for o in tied} if provider_tie == "uniform" else {pick(tied, provider_tie): 1.0}
         for o, w in weights.items():
             shares[o][j] = w
-            mu = user_outcome(P, u[j], schemes[o][j], action_tie, t)
+            mu = user_outcome(Pj, u[j], schemes[o][j], action_tie, t)
             utility[j] += w * float(np.sum(mu * u[j]))
             for i in range(k):
                 if mode == "actions" or i == o:
@@ -182,7 +189,7 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
         q = users.index(j)
         lo, hi, w, cst, inside = chosen[q]
         chosen[q] = ((lo - low) / rng, (hi - low) / rng, w, cst, inside)
-    n_x, n_y = P.shape
+    n_x, n_y = np.shape(P)[-2:]
     n_a = u.shape[1]
     B = [q for q in range(len(users)) if chosen[q][4]]
     N = [q for q in range(len(users)) if not chosen[q][4]]
@@ -205,14 +212,15 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
         b_eq.append(1.0)
     for bq, q in enumerate(B):
         j = users[q]
+        Pj = prior_of(P, j)
         lo, hi, w, cst, _ = chosen[q]
         const += p[j] * cst
         value_row = np.zeros(n_var)
         for s, prof in enumerate(profiles):
             a = prof[bq]
             for x in range(n_x):
-                gu = sum(P[x, y] * u[j, a, y] for y in range(n_y))
-                gU = sum(P[x, y] * Ui[j, a, y] for y in range(n_y))
+                gu = sum(Pj[x, y] * u[j, a, y] for y in range(n_y))
+                gU = sum(Pj[x, y] * Ui[j, a, y] for y in range(n_y))
                 c[col(x, s)] -= p[j] * w * gU  # linprog minimizes
                 value_row[col(x, s)] += gu
             for b in range(n_a):  # obedience: Σ_x σ(x,s) Σ_y P (u(a) − u(b)) ≥ −tol Σ_x σ(x,s) P(x)
@@ -220,8 +228,8 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
                     continue
                 row = np.zeros(n_var)
                 for x in range(n_x):
-                    gain = sum(P[x, y] * (u[j, a, y] - u[j, b, y]) for y in range(n_y))
-                    px = sum(P[x, y] for y in range(n_y))
+                    gain = sum(Pj[x, y] * (u[j, a, y] - u[j, b, y]) for y in range(n_y))
+                    px = sum(Pj[x, y] for y in range(n_y))
                     row[col(x, s)] = -(gain + tols[j] * px)
                 A_ub.append(row)
                 b_ub.append(0.0)
@@ -233,6 +241,7 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
             b_ub.append(hi)
     for nq, q in enumerate(N):
         j = users[q]
+        Pj = prior_of(P, j)
         lo, hi, w, cst, _ = chosen[q]
         const += p[j] * cst
         if not np.isfinite(hi):
@@ -245,7 +254,7 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
                 row = np.zeros(n_var)
                 row[t_col] = -1.0
                 for x in range(n_x):
-                    row[col(x, s)] = sum(P[x, y] * u[j, a, y] for y in range(n_y))
+                    row[col(x, s)] = sum(Pj[x, y] * u[j, a, y] for y in range(n_y))
                 A_ub.append(row)
                 b_ub.append(0.0)
         A_ub.append(budget)
@@ -261,26 +270,29 @@ def _lp_max(P, u, Ui, p, users, chosen, tols):
     return -res.fun + const
 
 
-def supremum(P, u, U, p, schemes, i, provider_tie, action_tie, tol, mode, ties, regime):
-    """sup of Π_i over every deviation of provider i (module docstring)."""
+def supremum(P, u, U, p, schemes, i, provider_tie, action_tie, tol, mode, ties, regime, groups=None):
+    """sup of Π_i over every deviation of provider i (module docstring). ``groups`` (lists of users
+    who share one scheme) overrides the regime's: each user alone, or everybody together."""
     k, m = len(schemes), u.shape[0]
     others_idx = [o for o in range(k) if o != i]
     tols = [tolerance(u[j], tol) for j in range(m)]
     user_regions = []
     for j in range(m):
-        vals = [user_value(P, u[j], schemes[o][j]) for o in others_idx]
+        Pj = prior_of(P, j)
+        vals = [user_value(Pj, u[j], schemes[o][j]) for o in others_idx]
         W_i = {}
         for o in others_idx:
-            mu = user_outcome(P, u[j], schemes[o][j], action_tie, tols[j])
+            mu = user_outcome(Pj, u[j], schemes[o][j], action_tie, tols[j])
             W_i[o] = float(np.sum(mu * U[i, j])) if mode == "actions" else 0.0
         regs = regions(vals, tols[j], provider_tie, ties, i, others_idx, W_i)
         # a region is reachable only if some scheme's value lies in it: NOINFO_j ≤ V_i ≤ OPT_j
-        top, bottom = opt_value(P, u[j]), noinfo_value(P, u[j])
+        top, bottom = opt_value(Pj, u[j]), noinfo_value(Pj, u[j])
         regs = [r for r in regs if r[0] < top and r[1] > bottom] or [r for r in regs if r[0] <= top and r[1] >= bottom]
         if mode == "usage":  # i earns only while she uses it: own counts with i's share, nothing else
             regs = [(lo, hi, w, 0.0, inside) for lo, hi, w, cst, inside in regs]
         user_regions.append(regs)
-    groups = [[j] for j in range(m)] if regime == "personalized" else [list(range(m))]
+    if groups is None:
+        groups = [[j] for j in range(m)] if regime == "personalized" else [list(range(m))]
     total = 0.0
     for users in groups:
         best = -np.inf

@@ -96,3 +96,21 @@ def test_kept_alive_model_retries_a_solve_it_cannot_settle(monkeypatch):
     model.set_costs([2.0, 1.0])  # the retry used the model's current data, and later solves still work
     assert model.solve().objective == pytest.approx(solve_lp(LinearProgram.build(
         c=[2, 1], A=[[1, 2], [1, -1]], row_lower=[1, -INF], row_upper=[INF, 0.5], col_upper=3)).objective)
+
+
+def test_robust_solve_rechecks_an_infeasible_answer():
+    """A feasible persuasion LP (a user kind's, in units of her utility range) that HiGHS 1.16's
+    presolve, with feasibility tolerances of 1e-9, calls infeasible: solve_robust re-solves without
+    presolve. (Found by the oracle tests: trusted, it understated a best response's supremum.)"""
+    from pluralign.analysis.persuasion import build_persuasion_lp
+    from pluralign.lp import solve_robust
+
+    P = np.diag([0.22182105, 0.37351032, 0.40466864])
+    u = np.array([[0.4398748739076642, 0.4695579693765638, 0.05647409340340748],
+                  [0.21989731180732774, 0.9133887815343612, 0.16956611717091685]])
+    u = (u - u.min()) / (u.max() - u.min())
+    U = np.array([[0.13675296486016575, 0.3748235933169043, 0.7819360685328178],
+                  [0.9173961807155572, 0.6011614844806747, 0.45260694554026915]])
+    lp = build_persuasion_lp(P, u, U, participation=0.46922054892522674, margin=-1e-9)
+    res = solve_robust(lp)
+    assert res.optimal and res.objective == pytest.approx(solve_lp(lp, backend="scipy").objective, abs=1e-9)

@@ -161,3 +161,40 @@ def test_tie_heavy_three_provider_markets_enumerate_on_the_default_backend():
 
         found = enumerate_solve(ProviderGame(market, "personalized"), max_equilibria=20)
         assert found.in_class_equilibria >= 1
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_private_observations_agree_with_the_oracle(chunk):
+    """Users with private observations, no menus: the oracle treats every kind (type, z) as a user
+    with her conditional prior P(x, y | z) and mass p_j P(z), the kinds of one type sharing a
+    scheme when personalized (everybody sharing one when anonymous)."""
+    from pluralign.model.kinds import kinds_of
+
+    for n in range(chunk, 120, 2):
+        rng = np.random.default_rng(70_000 + n)
+        n_y = int(rng.integers(2, 4))
+        m_users = int(rng.integers(1, 3))
+        grid = n % 3 == 0
+        draw = (lambda *s: rng.integers(0, 3, size=s) / 2) if grid else (lambda *s: rng.random(s))
+        market = Market.from_arrays(prior=rng.dirichlet(np.ones(n_y)), u=draw(m_users, 2, n_y),
+                                    U=draw(2, m_users, 2, n_y), p=rng.dirichlet(np.ones(m_users)),
+                                    private_observation=rng.dirichlet(np.ones(2), size=n_y))
+        regime = "personalized" if n % 4 < 2 else "anonymous"
+        rule = ResponseRule(provider_tie=str(rng.choice(["lowest", "highest", "uniform"])),
+                            action_tie=str(rng.choice(["lowest", "highest", "recommended"])))
+        mode, ties = str(rng.choice(["actions", "usage"])), str(rng.choice(["rule", "deviator"]))
+        game = ProviderGame(market, regime, rule=rule, mode=mode, ties=ties)
+        profile = make_profile(rng, market, regime)
+        kinds = kinds_of(market)
+        sig = profile.per_user(market.n_users)
+        schemes = [[np.array(sig[o, kinds.user[k]]) for k in range(kinds.n_kinds)] for o in range(2)]
+        arrays = (kinds.P, kinds.u, kinds.U, kinds.mass)
+        _, pay, _ = oracle.respond(*arrays, schemes, rule.provider_tie, rule.action_tie, rule.tol, mode)
+        np.testing.assert_allclose(game.payoffs(profile), pay, atol=1e-9, err_msg=f"case {n}")
+        groups = ([list(np.flatnonzero(kinds.user == j)) for j in range(market.n_users)] if regime == "personalized"
+                  else [list(range(kinds.n_kinds))])
+        i = int(rng.integers(2))
+        sup = oracle.supremum(*arrays, schemes, i, rule.provider_tie, rule.action_tie, rule.tol, mode, ties, regime,
+                              groups=groups)
+        br = game.best_response(profile, i)
+        assert br.bound == pytest.approx(sup, abs=1e-7), f"case {n} ({regime}, {rule}, {mode}, {ties})"

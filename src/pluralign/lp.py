@@ -250,9 +250,11 @@ def _read_highs(h, backend: str, started: float, mip: bool = False) -> LPResult:
     )
 
 
-def _solve_highs(lp: LinearProgram) -> LPResult:
+def _solve_highs(lp: LinearProgram, presolve: bool = True) -> LPResult:
     started = time.perf_counter()
     h = _new_highs()
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     if lp.is_mip:
         h.setOptionValue("mip_rel_gap", 1e-9)
         h.setOptionValue("mip_abs_gap", 1e-12)
@@ -335,7 +337,7 @@ def _solve_scipy_milp(lp: LinearProgram) -> LPResult:
     return LPResult("optimal", np.asarray(res.x, dtype=float), sign * float(res.fun) + lp.offset, None, None, "scipy", 0, seconds)
 
 
-def solve_lp(lp: LinearProgram, backend: Backend = "highs") -> LPResult:
+def solve_lp(lp: LinearProgram, backend: Backend = "highs", *, presolve: bool = True) -> LPResult:
     """Solve ``lp`` with the named backend; never raises for infeasible/unbounded programs.
 
     >>> lp = LinearProgram.build(c=[1, 1], A=[[1, 2]], row_lower=[1], row_upper=[INF])
@@ -343,7 +345,7 @@ def solve_lp(lp: LinearProgram, backend: Backend = "highs") -> LPResult:
     (0.5, 0.5)
     """
     if backend == "highs":
-        return _solve_highs(lp)
+        return _solve_highs(lp, presolve)
     if backend == "scipy":
         return _solve_scipy(lp)
     raise ValueError(f"unknown LP backend {backend!r}; choose 'highs' or 'scipy'")
@@ -440,10 +442,19 @@ class LPModel:
 
 
 def solve_robust(lp: LinearProgram) -> LPResult:
-    """Solve with HiGHS; if HiGHS cannot settle the status (anything but optimal, infeasible
-    or unbounded), retry with the scipy backend. Returns the last result."""
+    """Solve with HiGHS, and do not take its word for failure: an "infeasible" or "unbounded"
+    answer is re-checked without presolve (HiGHS's presolve has been seen to call a feasible,
+    tightly toleranced program infeasible — for a bound's LP that would understate a supremum),
+    and a status HiGHS cannot settle is retried with the scipy backend. Returns the first
+    optimal result, else the confirmed failure."""
     res = solve_lp(lp, backend="highs")
+    if res.optimal:
+        return res
     if res.status in TRUSTED:
+        again = solve_lp(lp, backend="highs", presolve=False)
+        if again.optimal or again.status not in TRUSTED:
+            alt = again if again.optimal else solve_lp(lp, backend="scipy")
+            return alt if alt.status in TRUSTED else res
         return res
     alt = solve_lp(lp, backend="scipy")
     return alt if alt.status in TRUSTED else res

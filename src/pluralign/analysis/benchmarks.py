@@ -121,7 +121,7 @@ def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, 
         expected,
         joint_value_rows,
     )
-    from pluralign.lp import INF, LinearProgram, solve_lp
+    from pluralign.lp import INF, LinearProgram, solve_lp, solve_robust
 
     kinds = kinds_of(market)
     members = [int(k) for k in np.flatnonzero(kinds.user == user)]
@@ -143,7 +143,7 @@ def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, 
         values = joint_value_rows(kinds.P, kinds.u, members, S).toarray()  # [t, x·s]
         user_row = np.zeros(lp.num_cols)
         user_row[: values.shape[1]] = kinds.weight[members] @ values
-    res = solve_lp(lp, backend=backend)
+    res = solve_robust(lp) if backend == "highs" else solve_lp(lp, backend=backend)
     if res.status == "infeasible":
         raise ValueError(f"no scheme is obedient with margin {margin}; lower the margin")
     res.require_optimal("monopoly LP")

@@ -37,7 +37,7 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
-from pluralign.lp import INF, LinearProgram, LPError, solve_lp
+from pluralign.lp import INF, LinearProgram, LPError, solve_lp, solve_robust
 
 __all__ = [
     "objective_coefficients",
@@ -159,7 +159,7 @@ def solve_persuasion(
     if user_tiebreak not in ("best", "worst", None):
         raise ValueError(f"user_tiebreak must be 'best', 'worst' or None, got {user_tiebreak!r}")
     lp = build_persuasion_lp(P, u, U, participation, margin)
-    res = solve_lp(lp, backend=backend)
+    res = solve_robust(lp) if backend == "highs" else solve_lp(lp, backend=backend)
     if res.status == "infeasible":
         return PersuasionResult(False, None, float("nan"), float("nan"), margin, participation, user_tiebreak)
     res.require_optimal("persuasion LP")

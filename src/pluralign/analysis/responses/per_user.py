@@ -284,7 +284,7 @@ def per_user_response(problem: DeviationProblem, models: PersuasionModels, *, bo
     n_u, n_x, n_a = m.n_users, m.n_observations, m.n_actions
     solves_before = models.solves
     th, out = problem.thresholds, problem.outside
-    sig = problem.profile.per_user(n_u)
+    sig = problem.profile.items()[:, problem.layout.truthful]  # [i, j, x, s]: one item per user
     obey = np.zeros(n_u) if problem.rule.action_tie == "recommended" else problem.delta
     width = max(n_a, sig.shape[-1])
     current = pad_signals(sig[i], width)
