@@ -27,7 +27,6 @@ from pluralign.workflows.sweep import (
     SweepConfigError,
     SweepError,
     Task,
-    _locked,
     execute_task,
     export,
     load_config,
@@ -36,6 +35,7 @@ from pluralign.workflows.sweep import (
     run_sweep,
     task_key,
 )
+from pluralign.workflows.sweeps.rundir import _locked
 
 EXP = "value_of_information"
 

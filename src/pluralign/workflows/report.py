@@ -25,22 +25,14 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pluralign.workflows.experiments import registry
-from pluralign.workflows.sweep import (
-    CONFIG_FILE,
-    RunData,
-    export,
-    find_runs,
-    is_running,
-    json_safe,
-    load_run,
-    one_line,
-    versions,
-)
+from pluralign.workflows.sweeps.rundir import CONFIG_FILE, is_running, versions
+from pluralign.workflows.sweeps.runs import RunData, export, find_runs, load_run
+from pluralign.workflows.sweeps.tasks import json_safe, one_line
 
 __all__ = ["Report", "write_report", "ReportError"]
 
@@ -250,14 +242,14 @@ def _run_section(data: RunData, root: Path, figures_dir: Path) -> _Section:
     if exp is not None and rows:
         try:
             figs = list(exp.figures(rows))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             figs = []
             problems.append(f"{name}: figures failed: {one_line(exc)}")
             parts.append(f'<p class="problem">figures failed: {_e(one_line(exc))}</p>')
         for fig_name, fig in figs:
             try:
                 png = _png(fig)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 problems.append(f"{name}: figure {fig_name} failed: {one_line(exc)}")
                 parts.append(f'<p class="problem">figure {_e(fig_name)} failed: {_e(one_line(exc))}</p>')
                 continue
@@ -279,7 +271,7 @@ def _run_section(data: RunData, root: Path, figures_dir: Path) -> _Section:
     if exp is not None and rows:
         try:
             summary = [dict(r) for r in exp.summary(rows)]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             problems.append(f"{name}: summary failed: {one_line(exc)}")
             parts.append(f'<p class="problem">summary failed: {_e(one_line(exc))}</p>')
     if summary:
@@ -376,13 +368,13 @@ def write_report(root: str | Path, output: str | Path | None = None, *, title: s
         if parquet:
             try:
                 export(run_dir, "parquet")
-            except Exception as exc:  # noqa: BLE001 — pyarrow missing: no parquet, that's all
+            except Exception as exc:
                 if "pyarrow" not in str(exc):
                     problems.append(f"{data.experiment}: parquet export failed: {one_line(exc)}")
 
     if title is None:
         title = f"pluralign report: {sections[0].name}" if len(sections) == 1 else f"pluralign report: {root.resolve().name}"
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     n_figures = sum(s.n_figures for s in sections)
     toc = "".join(f'<li><a href="#run-{_slug(s.name)}">{_e(s.name)}</a></li>' for s in sections)
     env = versions()

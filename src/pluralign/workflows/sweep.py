@@ -53,14 +53,12 @@ from typing import Any
 
 from pluralign.workflows.experiments import registry
 
-# Re-exported: ``from pluralign.workflows.sweep import X`` works for every name it ever offered.
-from pluralign.workflows.sweeps.backends import _BACKENDS, BACKENDS, Record, default_workers  # noqa: F401
-from pluralign.workflows.sweeps.config import SweepConfig, Task, load_config, make_config, task_key  # noqa: F401
+# The public API of sweeps (``__all__``); the driver's helpers come from the submodules that own them.
+from pluralign.workflows.sweeps.backends import _BACKENDS, default_workers
+from pluralign.workflows.sweeps.config import SweepConfig, Task, load_config, make_config, task_key
 from pluralign.workflows.sweeps.errors import SweepConfigError, SweepError
-from pluralign.workflows.sweeps.progress import _Notes, _NoProgress, _Progress
-from pluralign.workflows.sweeps.rundir import (  # noqa: F401
-    CONFIG_FILE,
-    LOCK_FILE,
+from pluralign.workflows.sweeps.progress import _NoProgress, _Notes, _Progress
+from pluralign.workflows.sweeps.rundir import (
     RUN_FILE,
     STORE_FILE,
     _locked,
@@ -68,12 +66,11 @@ from pluralign.workflows.sweeps.rundir import (  # noqa: F401
     _read_json,
     _write_atomic,
     _write_config,
-    is_running,
     versions,
 )
-from pluralign.workflows.sweeps.runs import RunData, export, find_runs, load_run  # noqa: F401
+from pluralign.workflows.sweeps.runs import RunData, export, find_runs, load_run
 from pluralign.workflows.sweeps.store import ResultsStore, StoredTask
-from pluralign.workflows.sweeps.tasks import Outcome, execute_task, json_safe, one_line  # noqa: F401
+from pluralign.workflows.sweeps.tasks import Outcome, execute_task, one_line
 
 __all__ = [
     "SweepConfig",
@@ -169,7 +166,7 @@ def run_sweep(
     if backend != "serial" and tasks:
         try:
             pickle.dumps(tasks[0])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SweepError(
                 f"experiment {exp.name}: its run function or params cannot be sent to worker processes ({one_line(exc)}); "
                 "define them at the top level of an importable module, or use --backend serial"
