@@ -54,7 +54,7 @@ from typing import Any
 from pluralign.workflows.experiments import registry
 
 # The public API of sweeps (``__all__``); the driver's helpers come from the submodules that own them.
-from pluralign.workflows.sweeps.backends import _BACKENDS, default_workers
+from pluralign.workflows.sweeps.backends import _BACKENDS, BACKENDS, default_workers
 from pluralign.workflows.sweeps.config import SweepConfig, Task, load_config, make_config, task_key
 from pluralign.workflows.sweeps.errors import SweepConfigError, SweepError
 from pluralign.workflows.sweeps.progress import _NoProgress, _Notes, _Progress
