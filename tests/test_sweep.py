@@ -390,3 +390,8 @@ def test_an_experiment_that_cannot_reach_workers_is_refused_before_running(tmp_p
         assert run_sweep(c, tmp_path / "serial", backend="serial", progress=False).ok == 2
     finally:
         registry._REGISTRY.pop(exp.name, None)
+
+
+def test_unknown_backend_is_a_config_error(tmp_path):
+    with pytest.raises(SweepConfigError, match="backend: expected one of local, serial, dask"):
+        run_sweep(make_config({"experiment": EXP, "seeds": 1}), tmp_path / "run", backend="nope", progress=False)
