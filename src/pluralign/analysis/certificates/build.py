@@ -437,19 +437,108 @@ def _dual(mkt, w: dict, variant: str, kind: str):
     return wu - (max(wU) if variant == "simplex" else 0), fixed
 
 
+def _solve_near(rows: list, rhs: list, guess: dict):
+    """A solution of ``rows·x = rhs`` (rows: ``{variable: coefficient}``) in exact arithmetic, every
+    free variable at its ``guess``; None if the system is inconsistent. Gauss–Jordan elimination."""
+    names = list(guess)
+    M = [[r.get(v, Fraction(0)) for v in names] + [Fraction(b)] for r, b in zip(rows, rhs)]
+    pivots, top = [], 0
+    for col in range(len(names)):
+        piv = next((r for r in range(top, len(M)) if M[r][col] != 0), None)
+        if piv is None:
+            continue
+        M[top], M[piv] = M[piv], M[top]
+        M[top] = [v / M[top][col] for v in M[top]]
+        for r in range(len(M)):
+            if r != top and M[r][col] != 0:
+                f = M[r][col]
+                M[r] = [a - f * b for a, b in zip(M[r], M[top])]
+        pivots.append(col)
+        top += 1
+    if any(M[r][-1] != 0 for r in range(top, len(M))):
+        return None
+    x = dict(guess)
+    free = [c for c in range(len(names)) if c not in pivots]
+    for r, col in enumerate(pivots):
+        x[names[col]] = M[r][-1] - sum(M[r][c] * guess[names[c]] for c in free)
+    return x
+
+
+def _groups(mkt, kind: str) -> list:
+    return [_cells(mkt)] if kind == "scalar" else [[(a, y) for a in range(mkt.na)] for y in range(mkt.ny)]
+
+
+def _active_weights(mkt, users: list, lam: list, variant: str, kind: str):
+    """Exact weights from the active residuals of the fit ``lam`` (|residual| = ε at a vertex):
+    Σ_i λ_i U_i(j, a, y) + c_j(g) − s·t = u_j(a, y) on those rows, solved near ``lam``."""
+    fits = [_offset_fit(mkt, lam, j, kind) for j in users]
+    eps = max(f[0] for f in fits)
+    support = [i for i in range(mkt.k) if lam[i] > Fraction(1, 10**9)]
+    rows, rhs = [], []
+    guess = {("l", i): lam[i] for i in support} | {("t",): eps}
+    for n, j in enumerate(users):
+        for g, cells in enumerate(_groups(mkt, kind)):
+            guess[("c", j, g)] = fits[n][1][g]
+            for a, y in cells:
+                r = sum(lam[i] * mkt.U[i][j][a][y] for i in range(mkt.k)) + fits[n][1][g] - mkt.u[j][a][y]
+                if abs(r) >= eps - Fraction(1, 10**9) * (1 + eps) and eps > 0:
+                    rows.append({("l", i): mkt.U[i][j][a][y] for i in support} | {("c", j, g): Fraction(1), ("t",): -1 if r > 0 else Fraction(1)})
+                    rhs.append(mkt.u[j][a][y])
+    if variant == "simplex":
+        rows.append({("l", i): Fraction(1) for i in support})
+        rhs.append(1)
+    x = _solve_near(rows, rhs, guess) if rows else None
+    if x is None or any(x[("l", i)] < 0 for i in support):
+        return None
+    return [x.get(("l", i), Fraction(0)) for i in range(mkt.k)]
+
+
+def _active_dual(mkt, users: list, w: dict, variant: str, kind: str):
+    """An exact dual on the support of ``w`` with the active provider rows of the optimum as
+    equalities (cone: Σ w·U_i = 0; simplex: Σ w·U_i = z), Eᵀw = 0 and Σ sign(w)·w = 1."""
+    cells = _cells(mkt)
+    support = [(j, a, y) for j in users for a, y in cells if abs(w[j][a][y]) > Fraction(1, 10**12)]
+    wU = [sum(w[j][a][y] * mkt.U[i][j][a][y] for j, a, y in support) for i in range(mkt.k)]
+    top = max(wU) if variant == "simplex" else Fraction(0)
+    guess = {("w", j, a, y): w[j][a][y] for j, a, y in support} | ({("z",): top} if variant == "simplex" else {})
+    rows, rhs = [], []
+    for j in users:
+        for cells_g in _groups(mkt, kind):
+            rows.append({("w", j, a, y): Fraction(1) for a, y in cells_g if ("w", j, a, y) in guess})
+            rhs.append(0)
+    for i in range(mkt.k):
+        if wU[i] >= top - Fraction(1, 10**9):
+            rows.append({("w", j, a, y): mkt.U[i][j][a][y] for j, a, y in support} | ({("z",): Fraction(-1)} if variant == "simplex" else {}))
+            rhs.append(0)
+    rows.append({("w", j, a, y): Fraction(1 if w[j][a][y] > 0 else -1) for j, a, y in support})
+    rhs.append(1)
+    x = _solve_near(rows, rhs, guess)
+    if x is None:
+        return None
+    return {j: [[x.get(("w", j, a, y), Fraction(0)) for y in range(mkt.ny)] for a in range(mkt.na)] for j in users}
+
+
 def _exact_alignment(mkt, users: list, lam_float, dual_float, variant: str, kind: str) -> dict:
-    """The exact fit (common weights for ``users``) and dual with the smallest gap among the candidates."""
-    best_fit = None
-    for lam in _weights(lam_float, variant):
+    """The exact fit (common weights for ``users``) and dual with the smallest gap: rationalized
+    candidates first, then an exact solve on the optimum's active set (:func:`_solve_near`)."""
+    def fit(lam):
         fits = [_offset_fit(mkt, lam, j, kind) for j in users]
-        eps = max(f[0] for f in fits)
-        if best_fit is None or eps < best_fit[0]:
-            best_fit = (eps, lam, [f[1] for f in fits])
+        return max(f[0] for f in fits), lam, [f[1] for f in fits]
+
+    best_fit = min((fit(lam) for lam in _weights(lam_float, variant)), key=lambda f: f[0])
+    duals = [{j: [[Fraction(float(v)) if D is None else Fraction(float(v)).limit_denominator(D) for v in row]
+                  for row in dual_float[n]] for n, j in enumerate(users)} for D in DENOMINATORS]
     best_dual = (None, None)
-    for D in DENOMINATORS:
-        w = {j: [[Fraction(float(v)) if D is None else Fraction(float(v)).limit_denominator(D) for v in row]
-                 for row in dual_float[n]] for n, j in enumerate(users)}
+    for w in duals:
         low, fixed = _dual(mkt, w, variant, kind)
+        if low is not None and (best_dual[0] is None or low > best_dual[0]):
+            best_dual = (low, fixed)
+    if best_dual[0] is None or best_dual[0] < best_fit[0]:
+        lam = _active_weights(mkt, users, best_fit[1], variant, kind)
+        if lam is not None:
+            best_fit = min(best_fit, fit(lam), key=lambda f: f[0])
+        w = _active_dual(mkt, users, duals[-1], variant, kind)
+        low, fixed = _dual(mkt, w, variant, kind) if w is not None else (None, None)
         if low is not None and (best_dual[0] is None or low > best_dual[0]):
             best_dual = (low, fixed)
     if best_dual[0] is None:  # no candidate survives the exact cone test: the zero dual proves ε ≥ 0
