@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pluralign import catalog
 from pluralign.analysis.alignment import align, strong_alignment, weak_alignment
 from pluralign.analysis.benchmarks import benchmarks, monopoly, noinfo, opt
+from pluralign.analysis.certificates import Certificate, NoExactCertificate, certify, certify_alignment
 from pluralign.analysis.game import ProviderGame, Verification, best_response, verify
 from pluralign.analysis.guarantees import GuaranteeCheck, SearchGuarantees, assess, check_guarantee
 from pluralign.analysis.induced import InducedGame
@@ -37,6 +38,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "BestResponse",
+    "Certificate",
     "DynamicsResult",
     "DynamicsRun",
     "EnumerationResult",
@@ -47,6 +49,7 @@ __all__ = [
     "Market",
     "MarketError",
     "MarketFileError",
+    "NoExactCertificate",
     "Profile",
     "ProviderGame",
     "ResponseRule",
@@ -58,6 +61,8 @@ __all__ = [
     "benchmarks",
     "best_response",
     "catalog",
+    "certify",
+    "certify_alignment",
     "check_guarantee",
     "dump_market",
     "dynamics_solve",
