@@ -364,7 +364,7 @@ def _certify(game, profile, started: float) -> Certificate:
             "profile": "rationalized from floats: entries within 2^-50 of a fraction with denominator at most 10^6 "
                        "snapped to it, each row's exact residual put on its largest entry",
             "ties": "users' ties are exact (tolerance 0); deviation bounds follow docs/model.md §8.3 with tolerance 0",
-            "engine": {"rule_tol": game.rule.tol, "margin": game.margin, "game": repr(game)},
+            "engine": f"{game!r}, users' tie tolerance in the engine {game.rule.tol!r}, margin {game.margin!r}",
         },
     }
     problems: list[str] = []

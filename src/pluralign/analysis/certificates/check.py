@@ -439,7 +439,7 @@ def check_equilibrium(doc: dict) -> Report:
     if len(provs) != mkt.k:
         raise Malformed(f"providers: expected {mkt.k} entries")
     groups = [[j] for j in range(mkt.m)] if st["regime"] == "personalized" else [list(range(mkt.m))]
-    lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({mkt.m} users, {mkt.k} providers; "
+    lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({mkt.m} user{'s' * (mkt.m != 1)}, {mkt.k} providers; "
              f"payoffs from {st['mode']}; users' ties: providers {st['provider_tie']}, actions {st['action_tie']}, "
              f"exact; deviations' provider ties: {st['ties']}); market sha256 {fingerprint(doc['market'])[:16]}"]
     lines += [f"  note: {n}" for n in doc["market"].get("renormalized", []) if isinstance(n, str)]
