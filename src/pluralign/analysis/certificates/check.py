@@ -391,18 +391,21 @@ def schemes_of(doc: dict, mkt: Market, regime: str, problems: list) -> list:
 
 
 KINDS = ("attract", "attracted_set")  # a later regime (menus) adds kinds here and in lp_of
+MAX_USERS, MAX_SIGNALS = 16, 2**16  # anonymous: 2^16 attracted sets to enumerate; joint signals of one set's LP
 
 
 def lp_of(entry: dict, mkt: Market, dev: Deviation, i: int, regime: str, where: str):
     """``(key, LP)`` named by a file entry; the LP is built from the market and profile only."""
     if choice(entry, "kind", KINDS, where) == "attract":
         j = get(entry, "user", where, int)
-        if not 0 <= j < mkt.m or not dev.attract[j]:
-            raise Malformed(f"{where}.user: {j} is not a user provider {i} can attract")
+        if not 0 <= j < mkt.m:
+            raise Malformed(f"{where}.user: expected a user index in 0..{mkt.m - 1}")
         return ("user", j), attract_lp(mkt, dev, i, j)
     T = get(entry, "set", where, list)
     if regime != "anonymous" or sorted(set(T)) != T or not all(isinstance(j, int) and 0 <= j < mkt.m for j in T):
         raise Malformed(f"{where}.set: expected increasing user indices (anonymous regime)")
+    if mkt.na ** len(T) > MAX_SIGNALS:
+        raise Malformed(f"{where}.set: {mkt.na}^{len(T)} joint signals, beyond this checker's limit of {MAX_SIGNALS}")
     return ("set", tuple(T)), set_lp(mkt, dev, i, tuple(T))
 
 
@@ -439,6 +442,8 @@ def check_equilibrium(doc: dict) -> Report:
     if len(provs) != mkt.k:
         raise Malformed(f"providers: expected {mkt.k} entries")
     groups = [[j] for j in range(mkt.m)] if st["regime"] == "personalized" else [list(range(mkt.m))]
+    if st["regime"] == "anonymous" and mkt.m > MAX_USERS:
+        raise Malformed(f"market: {mkt.m} users, beyond this checker's limit of {MAX_USERS} in the anonymous regime")
     lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({mkt.m} user{'s' * (mkt.m != 1)}, {mkt.k} providers; "
              f"payoffs from {st['mode']}; users' ties: providers {st['provider_tie']}, actions {st['action_tie']}, "
              f"exact; deviations' provider ties: {st['ties']}); market sha256 {fingerprint(doc['market'])[:16]}"]
