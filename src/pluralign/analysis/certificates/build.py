@@ -6,8 +6,9 @@
 * the market, every float x read as the exact decimal ``Fraction(repr(x))`` (a file's 0.7 is
   7/10); a prior, observation row or mass vector whose exact sum is not 1 is divided by its sum,
   and the file says so;
-* the profile, each entry snapped to a fraction with denominator ≤ 10⁶ when within 2⁻⁵⁰ of one (float round-off)
-  and each row's exact residual put on its largest entry, so every row sums to exactly 1;
+* the profile, each entry snapped to a fraction with denominator ≤ 10⁶ when within 2⁻⁵⁰ of
+  one (float round-off) and each row's exact residual put on its largest entry, so every row
+  sums to exactly 1;
 * users' responses, payoffs, and per provider the certificates of its deviation bound. The LPs
   are those of :mod:`.check` (the checker rebuilds them; here they are also solved in floating
   point through :mod:`pluralign.lp`). Each LP's row duals are rationalized (several denominators;
@@ -19,8 +20,9 @@
 
 Where no exact certificate exists — anonymous instances beyond the size guard of the exact
 attracted-set enumeration (:func:`pluralign.analysis.limits.check_size`), where the engine's
-best response is the labelled heuristic — :func:`certify` raises :class:`NoExactCertificate`
-with the reason; it never writes a partial certificate.
+best response is the labelled heuristic; private observations and menus (docs/model.md §14),
+for which the checker has no LP kinds yet; an LP the solver cannot settle — :func:`certify`
+raises :class:`NoExactCertificate` with the reason; it never writes a partial certificate.
 
 >>> from pluralign.catalog import load
 >>> from pluralign.analysis.game import ProviderGame
@@ -109,6 +111,11 @@ class Certificate:
     def check(self) -> Report:
         """Run the checker again on the serialized document."""
         return check.check_document(check.load_document(self.to_json()))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return "<pre>" + escape(self.report.text()) + "</pre>"
 
     def __repr__(self) -> str:
         state = "proven" if self.proven else "NOT proven"
