@@ -448,6 +448,9 @@ def check_equilibrium(doc: dict) -> Report:
              f"payoffs from {st['mode']}; users' ties: providers {st['provider_tie']}, actions {st['action_tie']}, "
              f"exact; deviations' provider ties: {st['ties']}); market sha256 {fingerprint(doc['market'])[:16]}"]
     lines += [f"  note: {n}" for n in doc["market"].get("renormalized", []) if isinstance(n, str)]
+    shown = [f"{mkt.users[j]} {approx(resp.utilities[j])} (" + ", ".join(mkt.providers[o] for o in range(mkt.k) if resp.shares[o][j]) + ")"
+             for j in range(min(mkt.m, 10))]
+    lines.append("users (utility, consults): " + "; ".join(shown) + (f"; … {mkt.m - 10} more" if mkt.m > 10 else ""))
     regrets = []
     for i, entry in enumerate(provs):
         where, name, dev = f"providers[{i}]", mkt.providers[i], deviation(mkt, resp, i, st)
