@@ -450,3 +450,42 @@ def test_no_deviation_beats_the_certified_bound(regime, tie, ties, seed):
         assert max(payoffs) <= cert.bounds[i]
         if ties == "rule":  # "deviator" may win ties the users' rule never gives it: not attainable
             assert float(cert.bounds[i] - payoffs[0]) <= 1e-5  # attained up to the margin (1e-6) of explicit deviations
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for n, value in enumerate(node):
+            yield from _paths(value, prefix + (n,))
+
+
+@pytest.mark.parametrize("regime", ["personalized", "anonymous"])
+def test_mutated_certificates_never_crash_the_checker(regime):
+    """300 seeded mutations (a value replaced by another type, removed, or a list emptied): the checker
+    answers with a report or a one-line Malformed, never another exception."""
+    game = pa.ProviderGame(catalog.load("forecast"), regime)
+    base = certify(game, game.random_profile(np.random.default_rng(1))).document
+    paths = [p for p in _paths(base) if p]
+    rng = np.random.default_rng(0)
+    replacements = [None, True, 0, -1, 10**30, "x", "1/0", "-3/7", [], {}, [[]], "1e5", 0.5]
+    outcomes = {"report": 0, "malformed": 0}
+    for _ in range(300):
+        doc = copy.deepcopy(base)
+        path = paths[rng.integers(len(paths))]
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if rng.random() < 0.2 and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = replacements[rng.integers(len(replacements))]
+        try:
+            check_document(load_document(json.dumps(doc)))
+            outcomes["report"] += 1
+        except Malformed as exc:
+            assert "\n" not in str(exc)
+            outcomes["malformed"] += 1
+    assert outcomes["report"] > 0 and outcomes["malformed"] > 0

@@ -372,6 +372,8 @@ def settings_of(sd: dict) -> dict:
     if rational(get(sd, "tie_tolerance", "settings"), "settings.tie_tolerance") != 0:
         raise Malformed("settings.tie_tolerance: this checker proves exact ties only (0)")
     st["tolerance"] = rational(get(sd, "tolerance", "settings"), "settings.tolerance")
+    if not 0 <= st["tolerance"] <= 1:
+        raise Malformed("settings.tolerance: expected a regret tolerance in [0, 1]")
     return st
 
 
@@ -402,7 +404,7 @@ def lp_of(entry: dict, mkt: Market, dev: Deviation, i: int, regime: str, where: 
             raise Malformed(f"{where}.user: expected a user index in 0..{mkt.m - 1}")
         return ("user", j), attract_lp(mkt, dev, i, j)
     T = get(entry, "set", where, list)
-    if regime != "anonymous" or sorted(set(T)) != T or not all(isinstance(j, int) and 0 <= j < mkt.m for j in T):
+    if regime != "anonymous" or not all(type(j) is int and 0 <= j < mkt.m for j in T) or sorted(set(T)) != T:
         raise Malformed(f"{where}.set: expected increasing user indices (anonymous regime)")
     if mkt.na ** len(T) > MAX_SIGNALS:
         raise Malformed(f"{where}.set: {mkt.na}^{len(T)} joint signals, beyond this checker's limit of {MAX_SIGNALS}")
@@ -447,7 +449,8 @@ def check_equilibrium(doc: dict) -> Report:
     lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({mkt.m} user{'s' * (mkt.m != 1)}, {mkt.k} providers; "
              f"payoffs from {st['mode']}; users' ties: providers {st['provider_tie']}, actions {st['action_tie']}, "
              f"exact; deviations' provider ties: {st['ties']}); market sha256 {fingerprint(doc['market'])[:16]}"]
-    lines += [f"  note: {n}" for n in doc["market"].get("renormalized", []) if isinstance(n, str)]
+    notes = doc["market"].get("renormalized")
+    lines += [f"  note: {n}" for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)]
     shown = [f"{mkt.users[j]} {approx(resp.utilities[j])} (" + ", ".join(mkt.providers[o] for o in range(mkt.k) if resp.shares[o][j]) + ")"
              for j in range(min(mkt.m, 10))]
     lines.append("users (utility, consults): " + "; ".join(shown) + (f"; … {mkt.m - 10} more" if mkt.m > 10 else ""))
