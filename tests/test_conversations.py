@@ -296,3 +296,36 @@ def test_private_judge_solves_in_all_four_combinations(cli):
                 keys = set(pol["judge"]) if regime == "personalized" else set(pol)
                 assert keys == ({"looks_innocent", "looks_guilty"} if regime == "personalized"
                                 else {"judge/looks_innocent", "judge/looks_guilty"})
+
+
+# --------------------------------------------------------------------------- type aggregation
+
+
+def duplicated(seed: int, copies: int):
+    base = pa.catalog.random_market(seed, n_states=3, n_actions=2, n_users=2, n_providers=2, user_specific=True)
+    u = np.repeat(base.u, copies, axis=0)
+    U = np.repeat(base.U, copies, axis=1)
+    p = np.repeat(base.p / copies, copies)
+    return base, pa.Market.from_arrays(prior=base.prior, u=u, U=U, p=p, name="duplicated")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_duplicated_user_types_give_the_deduplicated_best_response(seed):
+    base, dup = duplicated(seed, 6)  # 12 users: beyond the guard of 10 unless identical types are merged
+    for i in range(2):
+        a = pa.ProviderGame(base, "anonymous")
+        b = pa.ProviderGame(dup, "anonymous", method="exact")
+        assert b.strategy() == "attracted-sets"
+        ra = a.best_response(a.full_revelation(), i)
+        rb = b.best_response(b.full_revelation(), i)
+        assert rb.exact and rb.bound == pytest.approx(ra.bound, abs=1e-9) and rb.value == pytest.approx(ra.value, abs=1e-7)
+        np.testing.assert_allclose(rb.user_value.reshape(2, 6).mean(axis=1), ra.user_value, atol=1e-7)  # per original type
+    small = duplicated(seed, 3)[1]  # 6 users: within the guard even without merging
+    off = pa.ProviderGame(small, "anonymous", aggregate=False)
+    on = pa.ProviderGame(small, "anonymous")
+    for i in range(2):
+        assert off.best_response(off.uninformative(), i).bound == pytest.approx(
+            on.best_response(on.uninformative(), i).bound, abs=1e-9)
+    unmerged = pa.ProviderGame(dup, "anonymous", method="exact", aggregate=False)
+    with pytest.raises(pa.SizeError):
+        unmerged.best_response(unmerged.uninformative(), 0)

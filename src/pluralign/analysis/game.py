@@ -87,7 +87,9 @@ class ProviderGame:
       :class:`~pluralign.analysis.limits.SizeError` beyond ``max_kinds``/``max_signals``),
       ``"heuristic"`` (labelled, certifies nothing) or ``"auto"`` (exact within the guard);
     * ``max_attempts``: strict LPs tried for the attained anonymous deviation;
-    * ``max_partitions``, ``seed``: the heuristic's sample of partitions of X.
+    * ``max_partitions``, ``seed``: the heuristic's sample of partitions of X;
+    * ``aggregate``: merge user kinds that are identical in everything (utilities, beliefs,
+      providers' utilities, outside options) before enumerating attracted sets (exact).
 
     The game is frozen: :meth:`replace` returns a game with other settings.
     """
@@ -107,6 +109,7 @@ class ProviderGame:
     max_attempts: int = 8
     max_partitions: int = 2000
     seed: int = 0
+    aggregate: bool = True
     _models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -256,9 +259,19 @@ class ProviderGame:
         return "attracted-sets"
 
     def _check_size(self) -> None:
-        """The exact strategy's size guard on the largest group of kinds (a ``SizeError`` beyond it)."""
+        """The exact strategy's size guard on the largest group of kinds (a ``SizeError`` beyond it),
+        counting identical kinds once when ``aggregate``."""
         lay = self.layout()
-        largest = max(int(np.isin(lay.truthful, np.flatnonzero(lay.group == g)).sum()) for g in np.unique(lay.group))
+        kinds = kinds_of(self.market)
+        distinct = None
+        if self.aggregate:  # identical in utilities, beliefs and providers' utilities (outside options follow)
+            keys = [kinds.P[k].tobytes() + kinds.u[k].tobytes() + kinds.U[:, k].tobytes() for k in range(kinds.n_kinds)]
+            distinct = np.array([keys.index(key) for key in keys])
+        sizes = []
+        for g in np.unique(lay.group):
+            members = np.flatnonzero(np.isin(lay.truthful, np.flatnonzero(lay.group == g)))
+            sizes.append(members.size if distinct is None else np.unique(distinct[members]).size)
+        largest = max(sizes)
         if self.menus and not lay.single:
             if largest > self.max_kinds:
                 raise SizeError(
@@ -284,6 +297,7 @@ class ProviderGame:
             return attracted_set_response(
                 problem, models=models, bound=bound, max_kinds=self.max_kinds,
                 max_signals=self.max_signals, max_attempts=self.max_attempts, keep_evidence=keep_evidence,
+                aggregate=self.aggregate,
             )
         note = ""
         if self.method == "auto":

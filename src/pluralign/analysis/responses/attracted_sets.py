@@ -59,7 +59,7 @@ from pluralign.model.schemes import pad_signals
 from pluralign.model.users import unit_utilities
 
 __all__ = ["attracted_set_response", "CandidatePool", "solve_set", "relaxed_persuasion", "clean_scheme", "groups_of",
-           "uses_menus", "check_group_size"]
+           "uses_menus", "check_group_size", "aggregate_kinds"]
 
 
 def clean_scheme(x: np.ndarray, n_x: int, n_s: int) -> np.ndarray:
@@ -83,15 +83,43 @@ def groups_of(problem: DeviationProblem) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def aggregate_kinds(problem: DeviationProblem, members: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, list[int]]]:
+    """Merge a group's identical kinds: ``(representatives, mass[K], classes)``.
+
+    Kinds with the same prior, utility, providers' utilities and outside options respond
+    identically to every deviation, so a deviation attracts all or none of them: one
+    representative carries their total mass (``mass[rep]``; 0 for the others) and
+    ``classes[rep]`` lists them. Merging is exact and only shrinks the 2^|G| enumeration.
+    """
+    kinds, out, th = problem.kinds, problem.outside, problem.thresholds
+    mass = np.zeros(kinds.n_kinds)
+    classes: dict[int, list[int]] = {}
+    first: dict[bytes, int] = {}
+    for k in members.tolist():
+        key = b"|".join(
+            np.ascontiguousarray(a).tobytes()
+            for a in (kinds.P[k], kinds.u[k], kinds.U[:, k], problem.values[:, k], problem.W[:, k],
+                      [out.value[k], out.payoff[k], out.payoff_bound[k], th.attract[k], th.leave[k],
+                       th.attract_strict[k], th.leave_strict[k], th.own_weight[k], th.attract_const[k]])
+        )
+        rep = first.setdefault(key, k)
+        classes.setdefault(rep, []).append(k)
+        mass[rep] += kinds.mass[k]
+    return np.array(sorted(classes), dtype=int), mass, classes
+
+
 def uses_menus(problem: DeviationProblem) -> bool:
     """Several items a kind can choose between (menus with more than one report)."""
     return problem.layout.menus and not problem.layout.single
 
 
-def check_group_size(problem: DeviationProblem, max_kinds: int = MAX_KINDS, max_signals: int = MAX_SIGNALS) -> None:
-    """The size guard for the largest group (:func:`pluralign.analysis.limits.check_size`; menus
-    need 2^|G| LPs of polynomial size, so only the number of kinds is limited)."""
-    largest = max(members.size for _, members in groups_of(problem))
+def check_group_size(problem: DeviationProblem, max_kinds: int = MAX_KINDS, max_signals: int = MAX_SIGNALS, *,
+                     aggregate: bool = True) -> None:
+    """The size guard for the largest group, after merging identical kinds when ``aggregate``
+    (:func:`pluralign.analysis.limits.check_size`; menus need 2^|G| LPs of polynomial size, so
+    only the number of kinds is limited)."""
+    sizes = [(aggregate_kinds(problem, members)[0] if aggregate else members).size for _, members in groups_of(problem)]
+    largest = max(sizes)
     if uses_menus(problem):
         if largest > max_kinds:
             raise SizeError(
@@ -133,10 +161,13 @@ def relaxed_persuasion(problem: DeviationProblem, models: PersuasionModels | Non
     return np.where(np.isnan(obj), -np.inf, th.own_weight * obj + th.attract_const)
 
 
-def solve_set(problem: DeviationProblem, T: tuple, members, items, *, relaxed: bool, backend: str = "highs"):
+def solve_set(problem: DeviationProblem, T: tuple, members, items, *, relaxed: bool, backend: str = "highs",
+              mass: np.ndarray | None = None, classes: dict[int, list[int]] | None = None):
     """Solve the LP of attracted set ``T`` of a group (``members`` kinds, ``items``).
 
-    Returns ``(objective, group_items[len(items), x, s], lp, result)``, or Nones if infeasible.
+    ``mass``/``classes``: merged kinds (:func:`aggregate_kinds`) — members are then the
+    representatives, with their classes' total masses. Returns ``(objective,
+    group_items[len(items), x, s], lp, result)``, or Nones if infeasible.
     """
     m, th, out, kinds = problem.market, problem.thresholds, problem.outside, problem.kinds
     T = tuple(int(k) for k in T)
@@ -157,21 +188,22 @@ def solve_set(problem: DeviationProblem, T: tuple, members, items, *, relaxed: b
     P = kinds.P_common if kinds.P_common is not None else kinds.P
     U = kinds.U[problem.provider]
     n_x = m.n_observations
+    mass = kinds.mass if mass is None else mass
     if menus and not T:  # nobody attracted: every item says nothing, if that keeps everyone away
         from pluralign.analysis.benchmarks import noinfo_kinds
 
         if np.any(noinfo_kinds(m)[N] > cap[N]):
             return None, None, None, None
-        obj = float(kinds.mass[N] @ leave[N])
+        obj = float(mass[N] @ leave[N])
         return obj, np.ones((len(items), n_x, 1)), None, None
     if menus:
         lp, layout = build_menu_lp(
-            P, u_unit, U, kinds.mass, T, members, leave=leave, participation=unit(part), outside_cap=unit(cap),
+            P, u_unit, U, mass, T, members, leave=leave, participation=unit(part), outside_cap=unit(cap),
             obedience_margin=np.asarray(obey) / scale, ic_slack=ic_slack, own_weight=weight, attract_const=const,
         )
     else:
         lp, S = build_attracted_set_lp(
-            P, u_unit, U, kinds.mass, T, unit(problem.outside.value), leave, participation=unit(part),
+            P, u_unit, U, mass, T, unit(problem.outside.value), leave, participation=unit(part),
             outside_cap=unit(cap), obedience_margin=np.asarray(obey) / scale, own_weight=weight, attract_const=const,
             members=members,
         )
@@ -187,7 +219,8 @@ def solve_set(problem: DeviationProblem, T: tuple, members, items, *, relaxed: b
     group = np.repeat(schemes[:1], len(items), axis=0)  # reports nobody attracted copy the first item
     position = {int(q): n for n, q in enumerate(items)}
     for t, k in enumerate(T):
-        group[position[int(problem.layout.truthful[k])]] = schemes[t]
+        for member in (classes or {}).get(k, [k]):  # merged kinds share their representative's item
+            group[position[int(problem.layout.truthful[member])]] = schemes[t]
     return res.objective, group, lp, res
 
 
@@ -260,6 +293,7 @@ def attracted_set_response(
     max_attempts: int = 8,
     backend: str = "highs",
     keep_evidence: bool = False,
+    aggregate: bool = True,
 ) -> BestResponse:
     """The exact best response by attracted sets (module docstring).
 
@@ -273,14 +307,18 @@ def attracted_set_response(
     check_group_size(problem, max_kinds, max_signals)
     if models is None and problem.kinds.trivial:
         models = PersuasionModels(m, backend if backend in ("highs", "scipy") else "highs")
-    th, out, mass = problem.thresholds, problem.outside, problem.kinds.mass
+    th, out = problem.thresholds, problem.outside
     A = relaxed_persuasion(problem, models)
     lps = problem.kinds.n_kinds
     leave_b = np.where(th.can_leave, out.payoff_bound, -np.inf)
     groups = groups_of(problem)
     pool = CandidatePool(problem, groups)
     total_bound, evidence = 0.0, []
-    for g, (items, members) in enumerate(groups):
+    for g, (items, group) in enumerate(groups):
+        if aggregate:
+            members, mass, classes = aggregate_kinds(problem, group)
+        else:
+            members, mass, classes = group, problem.kinds.mass, None
         ub = []
         for r in range(members.size + 1):
             for T in itertools.combinations(members.tolist(), r):
@@ -293,7 +331,8 @@ def attracted_set_response(
         for upper, T in ub:
             if upper <= best_bound + 1e-12:
                 break
-            obj, group_items, lp, res = solve_set(problem, T, members, items, relaxed=True, backend=backend)
+            obj, group_items, lp, res = solve_set(problem, T, members, items, relaxed=True, backend=backend,
+                                                  mass=mass, classes=classes)
             lps += 1
             if keep_evidence and lp is not None:
                 evidence.append(BoundLP(f"group {g}, attracted kinds {list(T)}", lp, res))
@@ -307,7 +346,8 @@ def attracted_set_response(
         for attempt, (obj, T) in enumerate(order):
             if obj <= pool.best_value[g] + KEEP_TOL or attempt >= max_attempts:
                 break
-            _, group_items, _, _ = solve_set(problem, T, members, items, relaxed=False, backend=backend)
+            _, group_items, _, _ = solve_set(problem, T, members, items, relaxed=False, backend=backend,
+                                             mass=mass, classes=classes)
             lps += 1
             if group_items is not None:
                 pool.add_group(g, group_items)
