@@ -401,3 +401,12 @@ def test_results_serialize_and_read_well():
     assert found.in_class_equilibria == 4 and found.listed_policies[0] == ((0,), (0,))
     for html in (found._repr_html_(), found[0].verification._repr_html_(), found.game._repr_html_()):
         assert html.startswith("<table>")
+
+
+def test_verify_exact_attaches_a_certificate_that_the_checker_proves():
+    game = ProviderGame(load("match_mismatch"), "anonymous")
+    v = game.verify(game.uninformative(), exact=True)
+    assert v.verified and v.proven and v.certificate.check().proven
+    assert [float(r) for r in v.certificate.regrets] == [0.0, 0.0]
+    plain = game.verify(game.uninformative())
+    assert plain.certificate is None and not plain.proven

@@ -318,14 +318,27 @@ class ProviderGame:
         return models
 
     # ------------------------------------------------------------------ verification
-    def verify(self, profile: Profile) -> "Verification":
-        """Check ``profile`` from scratch: users' response, payoffs, and every provider's exact best response."""
+    def verify(self, profile: Profile, *, exact: bool = False) -> "Verification":
+        """Check ``profile`` from scratch: users' response, payoffs, and every provider's exact best response.
+
+        ``exact=True`` also builds an exact rational certificate (:func:`pluralign.analysis.certificates.certify`,
+        checked by ``pluralign check`` without a solver) and attaches it as ``certificate``; where
+        none exists, ``certificate`` is None and ``certificate_note`` says why.
+        """
         started = time.perf_counter()
         resp = self.respond(profile)
         payoffs = provider_payoffs(self.market, resp, self.mode)
         brs = tuple(self.best_response(profile, i) for i in range(self.market.n_providers))
         bounds = np.array([br.bound for br in brs])
         values = np.array([br.value for br in brs])
+        certificate, note = None, ""
+        if exact:
+            from pluralign.analysis.certificates import NoExactCertificate, certify
+
+            try:
+                certificate = certify(self, profile)
+            except NoExactCertificate as exc:
+                note = str(exc)
         return Verification(
             game=self,
             profile=profile,
@@ -336,6 +349,8 @@ class ProviderGame:
             opt=opt(self.market),
             best_responses=brs,
             seconds=time.perf_counter() - started,
+            certificate=certificate,
+            certificate_note=note,
         )
 
     # ------------------------------------------------------------------ finite games
@@ -366,6 +381,8 @@ class Verification:
 
     ``regret[i]`` is the certified regret (the best response's supremum minus the payoff),
     ``regret_attained[i]`` what the best explicit deviation gains under the users' rule.
+    ``certificate`` (with ``verify(..., exact=True)``): the exact rational certificate, or None
+    with the reason in ``certificate_note``.
     ``exact`` is False when some best response was the heuristic (its regret is then still
     an upper bound, possibly loose). ``verified``: every certified regret is at most the
     game's ``tol``.
@@ -380,6 +397,13 @@ class Verification:
     opt: np.ndarray
     best_responses: tuple[BestResponse, ...]
     seconds: float
+    certificate: object | None = None
+    certificate_note: str = ""
+
+    @property
+    def proven(self) -> bool:
+        """An exact certificate proves the equilibrium (only with ``verify(..., exact=True)``)."""
+        return self.certificate is not None and bool(self.certificate.proven)
 
     @property
     def market(self) -> Market:
@@ -520,6 +544,6 @@ def best_response(game: ProviderGame, profile: Profile, provider: int, *, bound:
     return game.best_response(profile, provider, bound=bound)
 
 
-def verify(game: ProviderGame, profile: Profile) -> Verification:
-    """``game.verify(profile)``."""
-    return game.verify(profile)
+def verify(game: ProviderGame, profile: Profile, *, exact: bool = False) -> Verification:
+    """``game.verify(profile, exact=exact)``."""
+    return game.verify(profile, exact=exact)
