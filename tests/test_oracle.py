@@ -58,6 +58,13 @@ def make_profile(rng: np.random.Generator, market: Market, regime: str) -> Profi
     return Profile(regime, schemes)
 
 
+def draw_settings(rng: np.random.Generator) -> tuple[ResponseRule, str, str]:
+    """A seeded rule (provider and action ties), payoff mode and ``ties`` setting."""
+    rule = ResponseRule(provider_tie=str(rng.choice(["lowest", "highest", "uniform"])),
+                        action_tie=str(rng.choice(["lowest", "highest", "recommended"])))
+    return rule, str(rng.choice(["actions", "usage"])), str(rng.choice(["rule", "deviator"]))
+
+
 def scheme_lists(market: Market, profile: Profile) -> list:
     sig = profile.per_user(market.n_users)
     return [[np.array(sig[i, j]) for j in range(market.n_users)] for i in range(market.n_providers)]
@@ -77,12 +84,7 @@ def test_engine_agrees_with_the_oracle(chunk):
         kind = KINDS[n % len(KINDS)]
         market = make_market(rng, kind)
         regime = "personalized" if n % 2 else "anonymous"
-        rule = ResponseRule(
-            provider_tie=str(rng.choice(["lowest", "highest", "uniform"])),
-            action_tie=str(rng.choice(["lowest", "highest", "recommended"])),
-        )
-        mode = str(rng.choice(["actions", "usage"]))
-        ties = str(rng.choice(["rule", "deviator"]))
+        rule, mode, ties = draw_settings(rng)
         game = ProviderGame(market, regime, rule=rule, mode=mode, ties=ties)
         profile = make_profile(rng, market, regime)
         label = f"case {n} ({kind}, {regime}, {rule.provider_tie}/{rule.action_tie}, {mode}, ties={ties})"
@@ -136,9 +138,7 @@ def test_verification_agrees_with_the_oracle(chunk):
         rng = np.random.default_rng(50_000 + n)
         market = make_market(rng, KINDS[n % len(KINDS)])
         regime = "personalized" if n % 4 < 2 else "anonymous"
-        rule = ResponseRule(provider_tie=str(rng.choice(["lowest", "highest", "uniform"])),
-                            action_tie=str(rng.choice(["lowest", "highest", "recommended"])))
-        mode, ties = str(rng.choice(["actions", "usage"])), str(rng.choice(["rule", "deviator"]))
+        rule, mode, ties = draw_settings(rng)
         game = ProviderGame(market, regime, rule=rule, mode=mode, ties=ties)
         profile = make_profile(rng, market, regime)
         v = game.verify(profile)
@@ -180,9 +180,7 @@ def test_private_observations_agree_with_the_oracle(chunk):
                                     U=draw(2, m_users, 2, n_y), p=rng.dirichlet(np.ones(m_users)),
                                     private_observation=rng.dirichlet(np.ones(2), size=n_y))
         regime = "personalized" if n % 4 < 2 else "anonymous"
-        rule = ResponseRule(provider_tie=str(rng.choice(["lowest", "highest", "uniform"])),
-                            action_tie=str(rng.choice(["lowest", "highest", "recommended"])))
-        mode, ties = str(rng.choice(["actions", "usage"])), str(rng.choice(["rule", "deviator"]))
+        rule, mode, ties = draw_settings(rng)
         game = ProviderGame(market, regime, rule=rule, mode=mode, ties=ties)
         profile = make_profile(rng, market, regime)
         kinds = kinds_of(market)
