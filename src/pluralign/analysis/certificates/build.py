@@ -18,11 +18,16 @@
   personalized relaxation Σ_{j∈T} p_j A_j + Σ_{j∉T} p_j L_j and the search stops when no
   remaining set can beat the best certified bound — the checker re-derives that dismissal.
 
-Where no exact certificate exists — anonymous instances beyond the size guard of the exact
-attracted-set enumeration (:func:`pluralign.analysis.limits.check_size`), where the engine's
-best response is the labelled heuristic; private observations and menus (docs/model.md §14),
-for which the checker has no LP kinds yet; an LP the solver cannot settle — :func:`certify`
-raises :class:`NoExactCertificate` with the reason; it never writes a partial certificate.
+Users with private observations and menus (docs/model.md §14) are covered: responses and bounds
+are per user *kind*, attracted sets are sets of kinds within one group of items (a user's, when
+personalized; everyone's, when anonymous), and with menus each set's LP is a menu LP (one item per
+attracted kind, incentive compatibility, "does not prefer any item"); such documents are version 2.
+
+Where no exact certificate exists — groups of kinds beyond the size guard of the exact
+attracted-set enumeration (:func:`pluralign.analysis.limits.check_size`, counting every kind:
+the checker does not merge identical ones), where the engine's best response is the labelled
+heuristic; an LP the solver cannot settle — :func:`certify` raises :class:`NoExactCertificate`
+with the reason; it never writes a partial certificate.
 
 >>> from pluralign.catalog import load
 >>> from pluralign.analysis.game import ProviderGame
@@ -46,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pluralign.analysis.certificates import check
-from pluralign.analysis.certificates.check import FORMAT, NEG, POS, VERSION, Report
+from pluralign.analysis.certificates.check import FORMAT, NEG, POS, Report
 from pluralign.lp import INF, LinearProgram, solve_robust
 
 __all__ = ["Certificate", "NoExactCertificate", "certify", "certify_alignment", "exact_market", "exact_profile"]
@@ -165,7 +170,7 @@ def exact_market(market) -> dict:
     if market.observation is not None:
         obs = [_distribution(row, f"observation[{market.states[y]}]", notes) for y, row in enumerate(market.observation)]
     mass = _distribution(market.mass, "mass", notes, force=bool(market.normalize) and math.fsum(market.mass) != 1)
-    return {
+    out = {
         "name": market.name,
         "states": list(market.states),
         "observations": list(market.observations),
@@ -179,6 +184,11 @@ def exact_market(market) -> dict:
         "U": _nest(market.U, lambda x: _s(_q(x))),
         "renormalized": notes,
     }
+    if getattr(market, "private_observation", None) is not None:  # P(z | y), rows renormalized like the others
+        rows = [_distribution(row, f"private.observation[{market.states[y]}]", notes)
+                for y, row in enumerate(market.private_observation)]
+        out["private"] = {"signals": list(market.private_signals), "observation": _nest(rows)}
+    return out
 
 
 def _scheme(sigma: np.ndarray) -> list:
@@ -196,11 +206,19 @@ def _scheme(sigma: np.ndarray) -> list:
 
 
 def exact_profile(game, profile) -> list:
-    """``[i][j]`` (personalized) or ``[i]`` schemes as rational rows summing to exactly 1 (module docstring)."""
+    """``[i][j]`` (personalized), ``[i]`` (anonymous), with menus ``[i][j][r]`` (personalized) or ``[i][q]``
+    (anonymous): schemes as rational rows summing to exactly 1 (module docstring)."""
     m = game.market
+    reports = range(m.n_private if game.regime == "personalized" else m.n_users * m.n_private)
+
+    def one(i, j=None):
+        if not game.menus:
+            return _nest(_scheme(profile.scheme(i, j)))
+        return [_nest(_scheme(profile.scheme(i, j, r))) for r in reports]
+
     if game.regime == "personalized":
-        return [[_nest(_scheme(profile.scheme(i, j))) for j in range(m.n_users)] for i in range(m.n_providers)]
-    return [_nest(_scheme(profile.scheme(i))) for i in range(m.n_providers)]
+        return [[one(i, j) for j in range(m.n_users)] for i in range(m.n_providers)]
+    return [one(i) for i in range(m.n_providers)]
 
 
 # ============================================================================ LP certificates
@@ -288,46 +306,57 @@ def _settings(game) -> dict:
     return {
         "regime": game.regime, "mode": game.mode, "provider_tie": r.provider_tie, "action_tie": r.action_tie,
         "ties": game.ties, "tie_tolerance": "0", "tolerance": _s(_q(game.tol)),
+        **({"menus": bool(game.menus)} if _version(game.market, game.menus) == 2 else {}),
     }
+
+
+def _version(market, menus: bool) -> int:
+    """1 for documents without private observations and menus (their meaning is unchanged), else 2."""
+    return 2 if menus or getattr(market, "private_observation", None) is not None else 1
 
 
 def _check_certifiable(game) -> None:
     from pluralign.analysis.limits import SizeError, check_size
+    from pluralign.model.kinds import kinds_of, layout_of
 
     m = game.market
-    if getattr(m, "private_observation", None) is not None or getattr(game, "menus", False):
-        raise NoExactCertificate(
-            "no exact certificate: private observations and menus (docs/model.md §14) are not covered by "
-            "certificates yet (the checker's LP kinds are the personalized and anonymous ones of §8)"
-        )
     if game.rule.quantal_beta is not None:  # pragma: no cover - ProviderGame refuses quantal users
         raise NoExactCertificate("no exact certificate: quantal users (certificates assume best-responding users)")
-    if game.regime == "anonymous":
-        try:
-            check_size(m.n_users, m.n_actions, game.max_kinds, game.max_signals)
-        except SizeError as exc:
-            raise NoExactCertificate(
-                "no exact certificate: the exact anonymous best response (attracted-set enumeration) is out of "
-                f"reach, and the heuristic beyond it certifies nothing — {exc}"
-            ) from None
+    kinds, lay = kinds_of(m), layout_of(m, game.regime, game.menus)
+    largest = max(int(np.isin(lay.truthful, np.flatnonzero(lay.group == g)).sum()) for g in np.unique(lay.group))
+    if largest == 1:  # each kind persuaded alone: no attracted sets to enumerate
+        return
+    try:
+        if game.menus and not lay.single:
+            if largest > min(game.max_kinds, check.MAX_KINDS):
+                raise SizeError(f"a group of {largest} user kinds (limit max_kinds={min(game.max_kinds, check.MAX_KINDS)})")
+        else:
+            check_size(largest, m.n_actions, min(game.max_kinds, check.MAX_KINDS), min(game.max_signals, check.MAX_SIGNALS))
+    except SizeError as exc:
+        what = "user kinds" if not kinds.trivial else "user types"
+        raise NoExactCertificate(
+            f"no exact certificate: the exact best response (attracted sets of {what}, every kind counted: "
+            f"certificates do not merge identical ones) is out of reach, and the heuristic beyond it certifies nothing — {exc}"
+        ) from None
 
 
-def _provider(mkt, resp, st: dict, i: int) -> dict:
+def _provider(mkt, lay, resp, st: dict, i: int) -> dict:
     """The certificates of provider i's deviation bound (module docstring)."""
     dev = check.deviation(mkt, resp, i, st)
     lps, A, sets = [], {}, {}
-    for j in range(mkt.m):
-        if dev.attract[j]:
-            value, entry = certify_lp(check.attract_lp(mkt, dev, i, j), f"provider {i}'s persuasion LP for user {j}")
-            A[j] = value if value == NEG else dev.w[j] * value + dev.c[j]
-            lps.append({"kind": "attract", "user": j, **entry})
-    groups = [[j] for j in range(mkt.m)] if st["regime"] == "personalized" else [list(range(mkt.m))]
-    if st["regime"] == "anonymous":
-        users = groups[0]
+    for k in range(mkt.K):
+        if dev.attract[k]:
+            value, entry = certify_lp(check.attract_lp(mkt, dev, i, k), f"provider {i}'s persuasion LP for {mkt.names[k]}")
+            A[k] = value if value == NEG else dev.w[k] * value + dev.c[k]
+            lps.append({"kind": "attract", "user": k, **entry})
+    build_lp = check.set_lp if lay.lp == "attracted_set" else check.menu_lp
+    for group in lay.groups:
+        if len(group) == 1:  # the relaxation (the kind persuaded alone) is exact
+            continue
         relax = []
-        for r in range(mkt.m + 1):
-            for T in itertools.combinations(users, r):
-                v = check.relaxation(mkt, dev, A, T, users)
+        for r in range(len(group) + 1):
+            for T in itertools.combinations(group, r):
+                v = check.relaxation(mkt, dev, A, T, group)
                 if v not in (NEG, POS):
                     relax.append((v, T))
         relax.sort(key=lambda t: -t[0])
@@ -335,13 +364,13 @@ def _provider(mkt, resp, st: dict, i: int) -> dict:
         for v, T in relax:
             if best != NEG and v <= best:
                 break
-            if T and not (len(T) == 1 and mkt.m == 1):
-                value, entry = certify_lp(check.set_lp(mkt, dev, i, T), f"provider {i}'s LP for attracted set {list(T)}")
+            if T:  # the empty set's relaxation is exact: everyone kept away by items that say nothing
+                value, entry = certify_lp(build_lp(mkt, dev, i, T, group), f"provider {i}'s LP for attracted set {list(T)}")
                 sets[T] = value
-                lps.append({"kind": "attracted_set", "set": list(T), **entry})
+                lps.append({"kind": lay.lp, "set": list(T), **entry})
                 v = min(v, value, key=check.order_key)
             best = max(best, v, key=check.order_key)
-    bound, uncovered = check.provider_bound(mkt, dev, groups, A, sets)
+    bound, uncovered = check.provider_bound(mkt, dev, lay.groups, A, sets)
     if bound in (NEG, POS):  # pragma: no cover - every set is either solved or dismissed above
         raise NoExactCertificate(f"no exact certificate: provider {i}'s attracted set {uncovered} is not covered")
     return {"name": mkt.providers[i], "payoff": _s(resp.payoffs[i]), "bound": _s(bound),
@@ -363,7 +392,7 @@ def certify(game, profile) -> Certificate:
 
 def _certify(game, profile, started: float) -> Certificate:
     doc = {
-        "format": FORMAT, "version": VERSION, "kind": "equilibrium",
+        "format": FORMAT, "version": _version(game.market, game.menus), "kind": "equilibrium",
         "market": exact_market(game.market),
         "settings": _settings(game),
         "profile": exact_profile(game, profile),
@@ -376,17 +405,18 @@ def _certify(game, profile, started: float) -> Certificate:
     }
     problems: list[str] = []
     mkt = check.Market(doc["market"], problems)
-    st = check.settings_of(doc["settings"])
-    schemes = check.schemes_of(doc, mkt, game.regime, problems)
+    st = check.settings_of(doc["settings"], doc["version"])
+    lay = check.layout_of(mkt, st["regime"], st["menus"])
+    items = check.items_of(doc, mkt, st, problems)
     if problems:  # pragma: no cover - exact_market/exact_profile produce exact distributions
         raise NoExactCertificate("no exact certificate: " + "; ".join(problems))
-    resp = check.respond(mkt, schemes, st)
+    resp = check.respond(mkt, lay, items, st)
     doc["response"] = {
         "values": _nest(resp.values), "shares": _nest(resp.shares), "utilities": _nest(resp.utilities),
-        "actions": resp.actions,
+        "actions": resp.actions, **({"items": resp.items} if st["menus"] else {}),
     }
     doc["payoffs"] = _nest(resp.payoffs)
-    doc["providers"] = [_provider(mkt, resp, st, i) for i in range(mkt.k)]
+    doc["providers"] = [_provider(mkt, lay, resp, st, i) for i in range(mkt.k)]
     report = check.check_document(check.load_document(json.dumps(doc)))
     return Certificate(doc, report, time.perf_counter() - started)
 
@@ -572,7 +602,7 @@ def _certify_alignment(market, variant: str, offset: str, strong: bool, started:
     from pluralign.analysis.alignment import strong_alignment, weak_alignment
 
     weak = weak_alignment(market, variant=variant, offset=offset)
-    doc = {"format": FORMAT, "version": VERSION, "kind": "alignment", "market": exact_market(market),
+    doc = {"format": FORMAT, "version": _version(market, False), "kind": "alignment", "market": exact_market(market),
            "variant": variant, "offset": offset}
     problems: list[str] = []
     mkt = check.Market(doc["market"], problems)

@@ -4,10 +4,13 @@ This module imports nothing but the standard library, so it can be audited alone
 (docs/certificates.md). It trusts no number it can recompute: from the market and the
 profile in the file it rebuilds
 
-1. the market: ``P[x, y] = prior[y]·P(x | y)``; every distribution must sum to exactly 1;
+1. the market: ``P[x, y] = prior[y]·P(x | y)``; every distribution must sum to exactly 1; the
+   user **kinds** (docs/model.md §14): a user type j with a private observation z, P(z) > 0, of
+   mass p_j·P(z) and prior P(x, y | z) (one kind per user without private observations);
 2. users' responses under **exact ties** (tolerance 0, docs/model.md §4): the value
-   ``V_j(σ) = Σ_s max_a Σ_x σ(x, s) Σ_y P(x, y) u_j(a, y)`` of every scheme, the provider each
-   user consults under the recorded rule, the action she takes after every signal;
+   ``V_k(σ) = Σ_s max_a Σ_x σ(x, s) Σ_y P_k(x, y) u_j(a, y)`` of every scheme for every kind, the
+   item each kind uses (with menus: her best, the truthful one among equals, else the lowest),
+   the provider she consults under the recorded rule, the action she takes after every signal;
 3. every provider's payoff Π_i (docs/model.md §2);
 4. every provider's **deviation bound** sup_σ' Π_i(σ', σ_−i) ≤ bound_i (docs/model.md §8.3 with
    tolerance 0), from LPs rebuilt here — never read from the file — and the file's multipliers;
@@ -42,7 +45,9 @@ from fractions import Fraction
 
 __all__ = ["FORMAT", "VERSION", "Malformed", "Report", "LP", "Market", "dual_bound", "check_document", "check_file"]
 
-FORMAT, VERSION = "pluralign-certificate", 1
+# Version 2 adds private observations (market.private) and menus (settings.menus); a document
+# without either is written as version 1 and means exactly what it meant before.
+FORMAT, VERSION, VERSIONS = "pluralign-certificate", 2, (1, 2)
 NEG, POS = "-inf", "+inf"  # besides rationals, the only values: "impossible" and "no bound"
 _RATIONAL = re.compile(r"-?\d{1,20000}(/\d{1,20000})?|-?\d{1,20000}\.\d{1,20000}")
 
@@ -121,8 +126,11 @@ def approx(q) -> str:
 
 
 class Market:
-    """A market with rational entries (docs/model.md §2): ``E[j][x][a] = Σ_y P(x, y) u_j(a, y)``,
-    ``EU[i][j][x][a]`` likewise for providers; ``Eunit`` is E in units of user j's utility range,
+    """A market with rational entries (docs/model.md §2), seen through its user **kinds** (§14): kind k =
+    ``kinds[k] = (j, z)``, a user type j with private observation z, P(z) > 0, of mass ``mass[k] = p_j·P(z)``
+    and prior ``P_k(x, y) = P(x, y)·P(z | y)/P(z)``; without private observations one kind per user (z = 0)
+    with the market's prior. Per kind: ``E[k][x][a] = Σ_y P_k(x, y) u_j(a, y)``, ``EU[i][k][x][a]`` likewise
+    for providers, ``Px[k][x]``, OPT and NOINFO; ``Eunit`` is E in units of user j's utility range,
     ``(u_j − min u_j)/range_j``, in which LP rows state the same constraints (see :func:`attract_lp`)."""
 
     def __init__(self, d: dict, problems: list):
@@ -138,49 +146,95 @@ class Market:
         if obs is None and nx != ny:
             raise Malformed("market.observation: needed when the observations are not the states")
         obs = [[Fraction(int(x == y)) for x in range(nx)] for y in range(ny)] if obs is None else array(obs, (ny, nx), "market.observation")
+        private, self.signals, lik = d.get("private"), None, [[Fraction(1)] for _ in range(ny)]
+        if private is not None:
+            self.signals = get(private, "signals", "market.private", list)
+            if not self.signals or not all(isinstance(n, str) for n in self.signals):
+                raise Malformed("market.private.signals: expected a non-empty list of names")
+            lik = array(get(private, "observation", "market.private"), (ny, len(self.signals)), "market.private.observation")
+        self.nz = len(lik[0])
         self.p = array(get(d, "mass", "market"), (m,), "market.mass")
         self.u = array(get(d, "u", "market"), (m, na, ny), "market.u")
         self.U = array(get(d, "U", "market"), (k, m, na, ny), "market.U")
-        for what, dist in [("prior", prior), ("mass", self.p)] + [(f"observation[{y}]", r) for y, r in enumerate(obs)]:
+        dists = [("prior", prior), ("mass", self.p)] + [(f"observation[{y}]", r) for y, r in enumerate(obs)]
+        dists += [(f"private.observation[{y}]", r) for y, r in enumerate(lik) if private is not None]
+        for what, dist in dists:
             if min(dist) < 0 or sum(dist) != 1 or (what == "mass" and min(dist) == 0):
                 problems.append(f"market.{what} is not a probability distribution summing to exactly 1")
         self.P = [[prior[y] * obs[y][x] for y in range(ny)] for x in range(nx)]
-        self.Px = [sum(row) for row in self.P]
+        Pz = [sum((self.P[x][y] * lik[y][z] for x in range(nx) for y in range(ny)), Fraction(0)) for z in range(self.nz)]
+        self.kinds = [(j, z) for j in range(m) for z in range(self.nz) if Pz[z] > 0]
+        self.K = len(self.kinds)
+        self.names = [self.users[j] + ("" if private is None else f"/{self.signals[z]}") for j, z in self.kinds]
+        self.mass = [self.p[j] * Pz[z] for j, z in self.kinds]
+        cond = {z: [[self.P[x][y] * lik[y][z] / Pz[z] for y in range(ny)] for x in range(nx)] for z in range(self.nz) if Pz[z] > 0}
+        self.Px = [[sum(row) for row in cond[z]] for _, z in self.kinds]
 
-        def expect(table):
-            return [[sum((self.P[x][y] * table[a][y] for y in range(ny)), Fraction(0)) for a in range(na)] for x in range(nx)]
+        def expect(table, z):
+            return [[sum((cond[z][x][y] * table[a][y] for y in range(ny)), Fraction(0)) for a in range(na)] for x in range(nx)]
 
-        self.E = [expect(self.u[j]) for j in range(m)]
-        self.EU = [[expect(self.U[i][j]) for j in range(m)] for i in range(k)]
+        self.E = [expect(self.u[j], z) for j, z in self.kinds]
+        self.EU = [[expect(self.U[i][j], z) for j, z in self.kinds] for i in range(k)]
         self.low = [min(min(r) for r in self.u[j]) for j in range(m)]
         self.scale = [(max(max(r) for r in self.u[j]) - self.low[j]) or Fraction(1) for j in range(m)]
-        self.Eunit = [[[(e - self.low[j] * self.Px[x]) / self.scale[j] for e in self.E[j][x]] for x in range(nx)] for j in range(m)]
-        self.opt = [sum(max(row) for row in self.E[j]) for j in range(m)]
-        self.noinfo = [max(sum(row[a] for row in self.E[j]) for a in range(na)) for j in range(m)]
+        self.Eunit = [[[(e - self.low[j] * self.Px[n][x]) / self.scale[j] for e in self.E[n][x]] for x in range(nx)]
+                      for n, (j, _) in enumerate(self.kinds)]
+        self.opt = [sum(max(row) for row in E) for E in self.E]
+        self.noinfo = [max(sum(row[a] for row in E) for a in range(na)) for E in self.E]
 
-    def unit(self, j: int, v):
-        """A value of user j in units of her utility range (None stays None)."""
+    def unit(self, k: int, v):
+        """A value of kind k in units of her utility range (None stays None)."""
+        j = self.kinds[k][0]
         return None if v is None else (v - self.low[j]) / self.scale[j]
+
+
+@dataclass
+class Layout:
+    """A provider's items and who uses them (docs/model.md §14.2): ``access[k]`` the items kind k can
+    use (ascending), ``truthful[k]`` hers; ``groups`` the kinds each group of items serves (a user's
+    kinds when personalized, every kind when anonymous); ``lp`` the LP kind of an attracted set:
+    ``"menu"`` when some kind chooses between several items, else ``"attracted_set"``.
+    Items: personalized j; anonymous 0; with menus the report (j, r) is item j·|Z| + r."""
+
+    n_items: int
+    access: list
+    truthful: list
+    groups: list
+    lp: str
+
+
+def layout_of(mkt: Market, regime: str, menus: bool) -> Layout:
+    """The :class:`Layout` of ``regime`` with or without menus (pluralign.model.kinds' table)."""
+    personal = regime == "personalized"
+    if menus:
+        truthful = [j * mkt.nz + z for j, z in mkt.kinds]
+        access = [list(range(j * mkt.nz, (j + 1) * mkt.nz)) if personal else list(range(mkt.m * mkt.nz)) for j, _ in mkt.kinds]
+    else:
+        truthful = [j if personal else 0 for j, _ in mkt.kinds]
+        access = [[q] for q in truthful]
+    groups = [[n for n, (j, _) in enumerate(mkt.kinds) if j == g] for g in range(mkt.m)] if personal else [list(range(mkt.K))]
+    n_items = (mkt.m * mkt.nz if menus else mkt.m if personal else 1)
+    return Layout(n_items, access, truthful, groups, "menu" if max(map(len, access), default=1) > 1 else "attracted_set")
 
 
 # ============================================================================ users
 
 
-def outcome(mkt: Market, sig: list, j: int, action_tie: str):
-    """User j facing scheme ``sig[x][s]``: ``(value, action per signal (None: never sent), W)`` with
+def outcome(mkt: Market, sig: list, k: int, action_tie: str):
+    """Kind k facing scheme ``sig[x][s]``: ``(value, action per signal (None: never sent), W)`` with
     ``W[i] = E[U_i(j, a, y)]`` under her outcome; exact action ties broken by ``action_tie``."""
     value, acts, W = Fraction(0), [], [Fraction(0)] * mkt.k
     for s in range(len(sig[0])):
         col = [sig[x][s] for x in range(mkt.nx)]
-        if sum(c * px for c, px in zip(col, mkt.Px)) == 0:
+        if sum(c * px for c, px in zip(col, mkt.Px[k])) == 0:
             acts.append(None)
             continue
-        gains = [sum(col[x] * mkt.E[j][x][a] for x in range(mkt.nx)) for a in range(mkt.na)]
+        gains = [sum(col[x] * mkt.E[k][x][a] for x in range(mkt.nx)) for a in range(mkt.na)]
         tied = [a for a, g in enumerate(gains) if g == max(gains)]
         a = tied[-1] if action_tie == "highest" else (s if action_tie == "recommended" and s in tied else tied[0])
         acts.append(a)
         value += gains[a]
-        W = [W[i] + sum(col[x] * mkt.EU[i][j][x][a] for x in range(mkt.nx)) for i in range(mkt.k)]
+        W = [W[i] + sum(col[x] * mkt.EU[i][k][x][a] for x in range(mkt.nx)) for i in range(mkt.k)]
     return value, acts, W
 
 
@@ -193,29 +247,41 @@ def shares(values: list, tie: str) -> list:
 
 @dataclass
 class Response:
-    values: list  # [o][j]: V_j of provider o's scheme
-    actions: list  # [o][j][s]
-    W: list  # [o][j][i]: E[U_i(j)] when j consults o
-    shares: list  # [o][j]
-    utilities: list  # [j]
+    values: list  # [o][k]: V_k of the item she uses at provider o
+    items: list  # [o][k]: that item
+    actions: list  # [o][k][s]
+    W: list  # [o][k][i]: E[U_i(j)] when kind k consults o
+    shares: list  # [o][k]
+    utilities: list  # [k]
     payoffs: list  # [i]
 
 
-def respond(mkt: Market, schemes: list, st: dict) -> Response:
-    """Every user's response to ``schemes[o][j]``, and every provider's payoff (docs/model.md §2, §4)."""
-    k, m = range(mkt.k), range(mkt.m)
-    out = [[outcome(mkt, schemes[o][j], j, st["action_tie"]) for j in m] for o in k]
-    values, W = [[out[o][j][0] for j in m] for o in k], [[out[o][j][2] for j in m] for o in k]
-    sh = [list(r) for r in zip(*(shares([values[o][j] for o in k], st["provider_tie"]) for j in m))]
-    util = [sum(sh[o][j] * values[o][j] for o in k) for j in m]
-    pay = [sum(mkt.p[j] * sh[o][j] * W[o][j][i] for j in m for o in k if st["mode"] == "actions" or o == i) for i in k]
-    return Response(values, [[out[o][j][1] for j in m] for o in k], W, sh, util, pay)
+def best_item(mkt: Market, lay: Layout, policy: list, k: int, action_tie: str):
+    """``(item, outcome)``: the item kind k uses among ``policy[q]`` — her best, the truthful one among
+    equals, else the lowest (docs/model.md §8.3 T2, exact ties)."""
+    best = None
+    for q in lay.access[k]:
+        out = outcome(mkt, policy[q], k, action_tie)
+        if best is None or out[0] > best[1][0] or (out[0] == best[1][0] and q == lay.truthful[k]):
+            best = (q, out)
+    return best
+
+
+def respond(mkt: Market, lay: Layout, items: list, st: dict) -> Response:
+    """Every kind's response to the providers' ``items[o][q]``, and every provider's payoff (docs/model.md §2, §4, §14)."""
+    k, K = range(mkt.k), range(mkt.K)
+    chosen = [[best_item(mkt, lay, items[o], n, st["action_tie"]) for n in K] for o in k]
+    values, W = [[chosen[o][n][1][0] for n in K] for o in k], [[chosen[o][n][1][2] for n in K] for o in k]
+    sh = [list(r) for r in zip(*(shares([values[o][n] for o in k], st["provider_tie"]) for n in K))]
+    util = [sum(sh[o][n] * values[o][n] for o in k) for n in K]
+    pay = [sum(mkt.mass[n] * sh[o][n] * W[o][n][i] for n in K for o in k if st["mode"] == "actions" or o == i) for i in k]
+    return Response(values, [[chosen[o][n][0] for n in K] for o in k], [[chosen[o][n][1][1] for n in K] for o in k], W, sh, util, pay)
 
 
 @dataclass
 class Deviation:
-    """What provider i faces from each user j (docs/model.md §8.3, tolerance 0): ``v_out`` (None: no
-    other provider), ``leave`` (i's payoff if she stays away; NEG if she cannot: NOINFO_j > V_out),
+    """What provider i faces from each kind k (docs/model.md §8.3, tolerance 0): ``v_out`` (None: no
+    other provider), ``leave`` (i's payoff if she stays away; NEG if she cannot: NOINFO_k > V_out),
     ``attract`` (whether i can win her at all), and i's payoff ``w·own + c`` from winning her."""
 
     v_out: list
@@ -226,26 +292,26 @@ class Deviation:
 
 
 def deviation(mkt: Market, resp: Response, i: int, st: dict) -> Deviation:
-    """Attracting j needs V_i ≥ V_out (closure); under ``ties=rule`` with lowest/highest also V_i > Vp,
-    the best value among the providers the rule prefers to i — impossible when OPT_j ≤ Vp. Under
-    uniform (rule) a user with OPT_j ≤ V_out can only split: own/(t+1) + Σ_{o tied} W_o/(t+1). Leaving
+    """Attracting k needs V_i ≥ V_out (closure); under ``ties=rule`` with lowest/highest also V_i > Vp,
+    the best value among the providers the rule prefers to i — impossible when OPT_k ≤ Vp. Under
+    uniform (rule) a kind with OPT_k ≤ V_out can only split: own/(t+1) + Σ_{o tied} W_o/(t+1). Leaving
     needs V_i ≤ V_out; she goes where the rule sends her (uniform: split among the tied others)."""
     others, tie, dev = [o for o in range(mkt.k) if o != i], st["provider_tie"], Deviation([], [], [], [], [])
-    for j in range(mkt.m):
+    for k in range(mkt.K):
         if not others:
             for lst, v in zip((dev.v_out, dev.leave, dev.attract, dev.w, dev.c), (None, NEG, True, 1, 0)):
                 lst.append(v)
             continue
-        v_out = max(resp.values[o][j] for o in others)
-        top = [o for o in others if resp.values[o][j] == v_out]
-        gain = [resp.W[o][j][i] if st["mode"] == "actions" else Fraction(0) for o in top]
-        preferred = [resp.values[o][j] for o in others if (o < i if tie == "lowest" else o > i)]
-        blocked = st["ties"] == "rule" and tie != "uniform" and preferred and mkt.opt[j] <= max(preferred)
-        split = st["ties"] == "rule" and tie == "uniform" and mkt.opt[j] <= v_out
+        v_out = max(resp.values[o][k] for o in others)
+        top = [o for o in others if resp.values[o][k] == v_out]
+        gain = [resp.W[o][k][i] if st["mode"] == "actions" else Fraction(0) for o in top]
+        preferred = [resp.values[o][k] for o in others if (o < i if tie == "lowest" else o > i)]
+        blocked = st["ties"] == "rule" and tie != "uniform" and preferred and mkt.opt[k] <= max(preferred)
+        split = st["ties"] == "rule" and tie == "uniform" and mkt.opt[k] <= v_out
         leave = sum(gain) / len(top) if tie == "uniform" else gain[-1 if tie == "highest" else 0]
         dev.v_out.append(v_out)
-        dev.leave.append(leave if mkt.noinfo[j] <= v_out else NEG)
-        dev.attract.append(mkt.opt[j] >= v_out and not blocked)
+        dev.leave.append(leave if mkt.noinfo[k] <= v_out else NEG)
+        dev.attract.append(mkt.opt[k] >= v_out and not blocked)
         dev.w.append(Fraction(1, len(top) + 1) if split else Fraction(1))
         dev.c.append(sum(gain) / (len(top) + 1) if split else Fraction(0))
     return dev
@@ -280,50 +346,86 @@ def dual_bound(lp: LP, y: dict, farkas: bool = False):
     return total + sum(v for v in d.values() if v > 0)
 
 
-def attract_lp(mkt: Market, dev: Deviation, i: int, j: int) -> LP:
-    """Provider i persuading user j alone (docs/model.md §8.1): columns σ[x, a] at x·|A| + a,
-    objective E[U_i(j)] (unweighted). Rows: simplex (per x, = 1); obedience (a, b), a ≠ b in
-    ``itertools.permutations`` order (≥ 0); participation (≥ V_out; absent without another
-    provider). User rows are in units of her range: under the simplex rows, Σ σ·Eunit =
-    (Σ σ·E − min u_j)/range_j, so they describe exactly the same schemes."""
-    na, E = mkt.na, mkt.Eunit[j]
-    lp = LP(mkt.nx * na, {x * na + a: mkt.EU[i][j][x][a] for x in range(mkt.nx) for a in range(na)})
+def persuasion_rows(mkt: Market, dev: Deviation, lp: LP, k: int, col) -> None:
+    """Kind k's rows over a recommendation scheme σ[x, a] at columns ``col(x, a)``: simplex (per x,
+    = 1), obedience (a, b), a ≠ b in ``itertools.permutations`` order (≥ 0), participation (≥ V_out;
+    absent without another provider)."""
+    E = mkt.Eunit[k]
     for x in range(mkt.nx):
-        lp.row({x * na + a: Fraction(1) for a in range(na)}, 1, 1)
-    for a, b in itertools.permutations(range(na), 2):
-        lp.row({x * na + a: E[x][a] - E[x][b] for x in range(mkt.nx)}, lo=Fraction(0))
-    lp.row({x * na + a: E[x][a] for x in range(mkt.nx) for a in range(na)}, lo=mkt.unit(j, dev.v_out[j]))
+        lp.row({col(x, a): Fraction(1) for a in range(mkt.na)}, 1, 1)
+    for a, b in itertools.permutations(range(mkt.na), 2):
+        lp.row({col(x, a): E[x][a] - E[x][b] for x in range(mkt.nx)}, lo=Fraction(0))
+    lp.row({col(x, a): E[x][a] for x in range(mkt.nx) for a in range(mkt.na)}, lo=mkt.unit(k, dev.v_out[k]))
+
+
+def attract_lp(mkt: Market, dev: Deviation, i: int, k: int) -> LP:
+    """Provider i persuading kind k alone (docs/model.md §8.1): columns σ[x, a] at x·|A| + a, objective
+    E[U_i(j)] (unweighted), :func:`persuasion_rows`. User rows are in units of her range: under the
+    simplex rows, Σ σ·Eunit = (Σ σ·E − min u_j)/range_j, so they describe exactly the same schemes."""
+    na = mkt.na
+    lp = LP(mkt.nx * na, {x * na + a: mkt.EU[i][k][x][a] for x in range(mkt.nx) for a in range(na)})
+    persuasion_rows(mkt, dev, lp, k, lambda x, a: x * na + a)
     return lp
 
 
-def set_lp(mkt: Market, dev: Deviation, i: int, T: tuple) -> LP:
-    """One anonymous scheme attracting exactly the users in T (docs/model.md §8.2). Signals are
-    recommendation profiles s ∈ A^T (``itertools.product`` order); columns σ[x, s] at x·n_s + s, then
-    t[q, s] at nx·n_s + q·n_s + s for the q-th user not in T (N). Objective Σ_{j∈T} p_j (w_j·own_j + c_j)
-    + Σ_{j∈N} p_j·leave_j. Rows: simplex (per x, = 1); obedience (j ∈ T, s, b ≠ s_j: ≥ 0);
-    participation (j ∈ T: ≥ V_out); epigraph (q, s, a: t[q, s] − Σ_x σ(x, s) Eunit[x][a] ≥ 0); budget
-    (q: Σ_s t[q, s] ≤ V_out) — N's users do not prefer i (t ∈ [0, 1] loses nothing: Eunit ≥ 0, Σ ≤ 1)."""
+def set_lp(mkt: Market, dev: Deviation, i: int, T: tuple, members: list) -> LP:
+    """One scheme seen by the kinds ``members`` attracting exactly those in T (docs/model.md §8.2, §14.2).
+    Signals are recommendation profiles s ∈ A^T (``itertools.product`` order); columns σ[x, s] at x·n_s + s,
+    then t[q, s] at nx·n_s + q·n_s + s for the q-th member not in T (N). Objective Σ_{k∈T} mass_k (w_k·own_k
+    + c_k) + Σ_{k∈N} mass_k·leave_k. Rows: simplex (per x, = 1); obedience (k ∈ T, s, b ≠ s_k: ≥ 0);
+    participation (k ∈ T: ≥ V_out); epigraph (q, s, a: t[q, s] − Σ_x σ(x, s) Eunit[x][a] ≥ 0); budget
+    (q: Σ_s t[q, s] ≤ V_out) — N's kinds do not prefer i (t ∈ [0, 1] loses nothing: Eunit ≥ 0, Σ ≤ 1)."""
     nx, S = mkt.nx, list(itertools.product(range(mkt.na), repeat=len(T)))
-    N, ns = [j for j in range(mkt.m) if j not in T], len(S)
-    gain = {j: [[mkt.p[j] * dev.w[j] * e for e in row] for row in mkt.EU[i][j]] for j in T}
-    c = {x * ns + s: sum((gain[j][x][S[s][k]] for k, j in enumerate(T)), Fraction(0)) for x in range(nx) for s in range(ns)}
-    lp = LP(nx * ns + len(N) * ns, c, sum(mkt.p[j] * dev.c[j] for j in T) + sum(mkt.p[j] * dev.leave[j] for j in N))
+    N, ns = [k for k in members if k not in T], len(S)
+    gain = {k: [[mkt.mass[k] * dev.w[k] * e for e in row] for row in mkt.EU[i][k]] for k in T}
+    c = {x * ns + s: sum((gain[k][x][S[s][n]] for n, k in enumerate(T)), Fraction(0)) for x in range(nx) for s in range(ns)}
+    lp = LP(nx * ns + len(N) * ns, c, sum(mkt.mass[k] * dev.c[k] for k in T) + sum(mkt.mass[k] * dev.leave[k] for k in N))
     for x in range(nx):
         lp.row({x * ns + s: Fraction(1) for s in range(ns)}, 1, 1)
-    for k, j in enumerate(T):
-        E = mkt.Eunit[j]
+    for n, k in enumerate(T):
+        E = mkt.Eunit[k]
         diff = [[[E[x][a] - E[x][b] for x in range(nx)] for b in range(mkt.na)] for a in range(mkt.na)]
         for s, b in itertools.product(range(ns), range(mkt.na)):
-            if b != S[s][k]:
-                lp.row({x * ns + s: diff[S[s][k]][b][x] for x in range(nx)}, lo=Fraction(0))
-    for k, j in enumerate(T):
-        lp.row({x * ns + s: mkt.Eunit[j][x][S[s][k]] for x in range(nx) for s in range(ns)}, lo=mkt.unit(j, dev.v_out[j]))
-    for q, j in enumerate(N):
-        minus = [[-e for e in row] for row in mkt.Eunit[j]]
+            if b != S[s][n]:
+                lp.row({x * ns + s: diff[S[s][n]][b][x] for x in range(nx)}, lo=Fraction(0))
+    for n, k in enumerate(T):
+        lp.row({x * ns + s: mkt.Eunit[k][x][S[s][n]] for x in range(nx) for s in range(ns)}, lo=mkt.unit(k, dev.v_out[k]))
+    for q, k in enumerate(N):
+        minus = [[-e for e in row] for row in mkt.Eunit[k]]
         for s, a in itertools.product(range(ns), range(mkt.na)):
             lp.row({**{x * ns + s: minus[x][a] for x in range(nx)}, nx * ns + q * ns + s: Fraction(1)}, lo=Fraction(0))
-    for q, j in enumerate(N):
-        lp.row({nx * ns + q * ns + s: Fraction(1) for s in range(ns)}, hi=mkt.unit(j, dev.v_out[j]))
+    for q, k in enumerate(N):
+        lp.row({nx * ns + q * ns + s: Fraction(1) for s in range(ns)}, hi=mkt.unit(k, dev.v_out[k]))
+    return lp
+
+
+def menu_lp(mkt: Market, dev: Deviation, i: int, T: tuple, members: list) -> LP:
+    """A menu for the kinds ``members`` attracting exactly those in T (docs/model.md §14.3). Columns: kind
+    T[n]'s item σ_n[x, a] (a recommendation scheme) at n·nx·|A| + x·|A| + a; then, for the q-th pair
+    (v, r) of ``[(v, r) for v in members for r in T if v != r]``, epigraph variables e[q, s] at
+    |T|·nx·|A| + q·|A| + s (v's value of r's item is at most Σ_s e[q, s]). Objective Σ_{k∈T} mass_k
+    (w_k·own_k + c_k) + Σ_{v∉T} mass_v·leave_v. Rows: :func:`persuasion_rows` of each k ∈ T; per pair,
+    epigraph (s, b: e[q, s] − Σ_x σ_r(x, s) Eunit_v[x][b] ≥ 0), then incentive compatibility if v ∈ T
+    (f_v − Σ_s e[q, s] ≥ 0, f_v her value of following her own item) or "does not prefer" if v ∉ T
+    (Σ_s e[q, s] ≤ V_out,v). Any menu attracting T fits (revelation principle): each k ∈ T's chosen item,
+    its signals merged by her action, is obedient; v's value of a merged item is at most that of the
+    item, which is at most her choice (IC) or her outside option. e ∈ [0, 1] loses nothing."""
+    na, nx = mkt.na, mkt.nx
+    block, pairs = nx * na, [(v, r) for v in members for r in T if v != r]
+    col = {k: (lambda x, a, base=n * block: base + x * na + a) for n, k in enumerate(T)}
+    e0, N = len(T) * block, [v for v in members if v not in T]
+    c = {col[k](x, a): mkt.mass[k] * dev.w[k] * mkt.EU[i][k][x][a] for k in T for x in range(nx) for a in range(na)}
+    lp = LP(e0 + len(pairs) * na, c, sum(mkt.mass[k] * dev.c[k] for k in T) + sum(mkt.mass[v] * dev.leave[v] for v in N))
+    for k in T:
+        persuasion_rows(mkt, dev, lp, k, col[k])
+    for q, (v, r) in enumerate(pairs):
+        E, e = mkt.Eunit[v], [e0 + q * na + s for s in range(na)]
+        for s, b in itertools.product(range(na), repeat=2):
+            lp.row({e[s]: Fraction(1), **{col[r](x, s): -E[x][b] for x in range(nx)}}, lo=Fraction(0))
+        if v in T:
+            lp.row({**{col[v](x, a): E[x][a] for x in range(nx) for a in range(na)}, **{es: Fraction(-1) for es in e}}, lo=Fraction(0))
+        else:
+            lp.row({es: Fraction(1) for es in e}, hi=mkt.unit(v, dev.v_out[v]))
     return lp
 
 
@@ -332,18 +434,18 @@ def order_key(v):
 
 
 def relaxation(mkt: Market, dev: Deviation, A: dict, T: tuple, group: list):
-    """Σ_{j∈T} p_j A_j + Σ_{j∈group∖T} p_j leave_j, each user persuaded alone: an upper bound for set T
-    (merging T's recommendation profiles by j's action gives a feasible scheme of j's persuasion LP)."""
-    rest = [j for j in group if j not in T]
-    terms = [A.get(j, POS) if dev.attract[j] else NEG for j in T] + [dev.leave[j] for j in rest]
+    """Σ_{k∈T} mass_k A_k + Σ_{k∈group∖T} mass_k leave_k, each kind persuaded alone: an upper bound for set T
+    (merging the signals a kind k ∈ T sees by her action gives a feasible scheme of her persuasion LP)."""
+    rest = [k for k in group if k not in T]
+    terms = [A.get(k, POS) if dev.attract[k] else NEG for k in T] + [dev.leave[k] for k in rest]
     if NEG in terms or POS in terms:
         return NEG if NEG in terms else POS
-    return sum((mkt.p[j] * v for j, v in zip([*T, *rest], terms)), Fraction(0))
+    return sum((mkt.mass[k] * v for k, v in zip([*T, *rest], terms)), Fraction(0))
 
 
 def provider_bound(mkt: Market, dev: Deviation, groups: list, A: dict, sets: dict):
-    """``Σ_groups max_{T ⊆ group} min(relaxation_T, LP_T)`` with ``A[j] = w_j·(persuasion bound) + c_j``
-    per certified user and ``sets[T]`` the bound of set T's LP (NEG: proven infeasible). Every
+    """``Σ_groups max_{T ⊆ group} min(relaxation_T, LP_T)`` with ``A[k] = w_k·(persuasion bound) + c_k``
+    per certified kind and ``sets[T]`` the bound of set T's LP (NEG: proven infeasible). Every
     deviation attracts some T of each group, and its payoff is at most T's LP value (docs/certificates.md).
     Returns ``(bound, an uncovered T)``."""
     total = Fraction(0)
@@ -363,8 +465,8 @@ def provider_bound(mkt: Market, dev: Deviation, groups: list, A: dict, sets: dic
 # ============================================================================ equilibrium certificates
 
 
-def settings_of(sd: dict) -> dict:
-    """The rule and settings; the users' tie tolerance must be 0 (exact ties)."""
+def settings_of(sd: dict, version=VERSION) -> dict:
+    """The rule and settings; the users' tie tolerance must be 0 (exact ties); ``menus`` (version 2)."""
     st = {key: choice(sd, key, allowed, "settings") for key, allowed in (
         ("regime", ("personalized", "anonymous")), ("mode", ("actions", "usage")),
         ("provider_tie", ("lowest", "highest", "uniform")), ("action_tie", ("lowest", "highest", "recommended")),
@@ -374,41 +476,64 @@ def settings_of(sd: dict) -> dict:
     st["tolerance"] = rational(get(sd, "tolerance", "settings"), "settings.tolerance")
     if not 0 <= st["tolerance"] <= 1:
         raise Malformed("settings.tolerance: expected a regret tolerance in [0, 1]")
+    st["menus"] = False if version == 1 else get(sd, "menus", "settings", bool)
     return st
 
 
-def schemes_of(doc: dict, mkt: Market, regime: str, problems: list) -> list:
-    """``schemes[o][j]``: the scheme user j sees from provider o; rows must be distributions."""
+def item_name(mkt: Market, regime: str, menus: bool, q: int) -> str:
+    if not menus:
+        return f"for {mkt.users[q]}" if regime == "personalized" else "for everyone"
+    return f"for the report {mkt.users[q // mkt.nz]}" + ("" if mkt.signals is None else f"/{mkt.signals[q % mkt.nz]}")
+
+
+def items_of(doc: dict, mkt: Market, st: dict, problems: list) -> list:
+    """``items[o][q]``: provider o's item q (profile ``[o][j]``, ``[o]``, ``[o][j][r]`` with menus when
+    personalized, ``[o][q]`` with menus when anonymous); rows must be distributions."""
+    shape = {("personalized", False): (mkt.m,), ("anonymous", False): (), ("personalized", True): (mkt.m, mkt.nz),
+             ("anonymous", True): (mkt.m * mkt.nz,)}[st["regime"], st["menus"]]
+
+    def flat(v, dims, where):
+        if not dims:
+            return [array(v, (mkt.nx, None), where)]
+        if not isinstance(v, list) or len(v) != dims[0]:
+            raise Malformed(f"{where}: expected a list of {dims[0]} schemes")
+        return [s for n, e in enumerate(v) for s in flat(e, dims[1:], f"{where}[{n}]")]
+
     raw = get(doc, "profile", "certificate", list)
-    if len(raw) != mkt.k or (regime == "personalized" and not all(isinstance(r, list) and len(r) == mkt.m for r in raw)):
-        raise Malformed(f"profile: expected one {'list of schemes per user' if regime == 'personalized' else 'scheme'} per provider")
-    out = []
-    for o in range(mkt.k):
-        per = raw[o] if regime == "personalized" else [raw[o]] * mkt.m
-        out.append([array(per[j], (mkt.nx, None), f"profile[{o}]" + (f"[{j}]" if regime == "personalized" else "")) for j in range(mkt.m)])
-        for j, sig in enumerate(out[-1]):
-            if len({len(r) for r in sig}) != 1 or min(min(r) for r in sig) < 0 or any(sum(r) != 1 for r in sig):
-                problems.append(f"profile: the scheme of {mkt.providers[o]} for {mkt.users[j]} is not row-stochastic (rows sum exactly to 1)")
+    if len(raw) != mkt.k:
+        raise Malformed(f"profile: expected one entry per provider ({mkt.k})")
+    out = [flat(raw[o], shape, f"profile[{o}]") for o in range(mkt.k)]
+    for o, q in itertools.product(range(mkt.k), range(len(out[0]))):
+        sig = out[o][q]
+        if len({len(r) for r in sig}) != 1 or min(min(r) for r in sig) < 0 or any(sum(r) != 1 for r in sig):
+            problems.append(f"profile: the scheme of {mkt.providers[o]} {item_name(mkt, st['regime'], st['menus'], q)} "
+                            "is not row-stochastic (rows sum exactly to 1)")
     return out
 
 
-KINDS = ("attract", "attracted_set")  # a later regime (menus) adds kinds here and in lp_of
-MAX_USERS, MAX_SIGNALS = 16, 2**16  # anonymous: 2^16 attracted sets to enumerate; joint signals of one set's LP
+KINDS = ("attract", "attracted_set", "menu")
+MAX_KINDS, MAX_SIGNALS = 16, 2**16  # kinds in a group: 2^16 attracted sets to enumerate; joint signals of one set's LP
 
 
-def lp_of(entry: dict, mkt: Market, dev: Deviation, i: int, regime: str, where: str):
+def lp_of(entry: dict, mkt: Market, dev: Deviation, i: int, lay: Layout, where: str):
     """``(key, LP)`` named by a file entry; the LP is built from the market and profile only."""
-    if choice(entry, "kind", KINDS, where) == "attract":
-        j = get(entry, "user", where, int)
-        if not 0 <= j < mkt.m:
-            raise Malformed(f"{where}.user: expected a user index in 0..{mkt.m - 1}")
-        return ("user", j), attract_lp(mkt, dev, i, j)
+    kind = choice(entry, "kind", KINDS, where)
+    if kind == "attract":
+        k = get(entry, "user", where, int)
+        if not 0 <= k < mkt.K:
+            raise Malformed(f"{where}.user: expected a user kind index in 0..{mkt.K - 1}")
+        return ("user", k), attract_lp(mkt, dev, i, k)
+    if kind != lay.lp:
+        raise Malformed(f"{where}.kind: an attracted set of this game needs a {lay.lp!r} LP")
     T = get(entry, "set", where, list)
-    if regime != "anonymous" or not all(type(j) is int and 0 <= j < mkt.m for j in T) or sorted(set(T)) != T:
-        raise Malformed(f"{where}.set: expected increasing user indices (anonymous regime)")
-    if mkt.na ** len(T) > MAX_SIGNALS:
+    group = next((g for g in lay.groups if all(type(k) is int and k in g for k in T)), None)
+    if not T or group is None or sorted(set(T)) != T:
+        raise Malformed(f"{where}.set: expected increasing user kind indices of one group")
+    if any(not dev.attract[k] for k in T) or any(dev.leave[k] == NEG for k in group if k not in T):
+        raise Malformed(f"{where}.set: an impossible attracted set (a kind in it cannot be won, or one outside cannot stay away)")
+    if kind == "attracted_set" and mkt.na ** len(T) > MAX_SIGNALS:
         raise Malformed(f"{where}.set: {mkt.na}^{len(T)} joint signals, beyond this checker's limit of {MAX_SIGNALS}")
-    return ("set", tuple(T)), set_lp(mkt, dev, i, tuple(T))
+    return ("set", tuple(T)), (set_lp if kind == "attracted_set" else menu_lp)(mkt, dev, i, tuple(T), group)
 
 
 def multipliers(entry: dict, lp: LP, where: str) -> tuple[dict, bool]:
@@ -431,36 +556,39 @@ def check_equilibrium(doc: dict) -> Report:
     """Recompute everything an equilibrium certificate claims (module docstring)."""
     problems: list = []
     mkt = Market(get(doc, "market", "certificate", dict), problems)
-    st = settings_of(get(doc, "settings", "certificate", dict))
-    schemes = schemes_of(doc, mkt, st["regime"], problems)
+    st = settings_of(get(doc, "settings", "certificate", dict), doc.get("version"))
+    lay = layout_of(mkt, st["regime"], st["menus"])
+    if max(map(len, lay.groups), default=0) > MAX_KINDS:
+        raise Malformed(f"market: a group of {max(map(len, lay.groups))} user kinds, beyond this checker's limit of {MAX_KINDS}")
+    items = items_of(doc, mkt, st, problems)
     if problems:
         return Report("equilibrium", [f"certificate rejected: {p}" for p in problems], 1, problems)
-    resp, rec = respond(mkt, schemes, st), get(doc, "response", "certificate", dict)
-    for key, dims in (("values", (mkt.k, mkt.m)), ("shares", (mkt.k, mkt.m)), ("utilities", (mkt.m,))):
+    resp, rec = respond(mkt, lay, items, st), get(doc, "response", "certificate", dict)
+    for key, dims in (("values", (mkt.k, mkt.K)), ("shares", (mkt.k, mkt.K)), ("utilities", (mkt.K,))):
         _compare(problems, f"response.{key}", array(get(rec, key, "response"), dims, f"response.{key}"), getattr(resp, key))
-    _compare(problems, "response.actions", get(rec, "actions", "response"), resp.actions)
+    for key in ("actions", "items") if st["menus"] else ("actions",):
+        _compare(problems, f"response.{key}", get(rec, key, "response"), getattr(resp, key))
     _compare(problems, "payoffs", array(get(doc, "payoffs", "certificate"), (mkt.k,), "payoffs"), resp.payoffs)
     provs = get(doc, "providers", "certificate", list)
     if len(provs) != mkt.k:
         raise Malformed(f"providers: expected {mkt.k} entries")
-    groups = [[j] for j in range(mkt.m)] if st["regime"] == "personalized" else [list(range(mkt.m))]
-    if st["regime"] == "anonymous" and mkt.m > MAX_USERS:
-        raise Malformed(f"market: {mkt.m} users, beyond this checker's limit of {MAX_USERS} in the anonymous regime")
-    lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({mkt.m} user{'s' * (mkt.m != 1)}, {mkt.k} providers; "
+    what = (f"{mkt.m} user{'s' * (mkt.m != 1)}" + ("" if mkt.signals is None else f" in {mkt.K} kinds (private observations)")
+            + f", {mkt.k} providers" + ("; menus" if st["menus"] else ""))
+    lines = [f"certificate: {st['regime']} profile in market {mkt.name!r} ({what}; "
              f"payoffs from {st['mode']}; users' ties: providers {st['provider_tie']}, actions {st['action_tie']}, "
              f"exact; deviations' provider ties: {st['ties']}); market sha256 {fingerprint(doc['market'])[:16]}"]
     notes = doc["market"].get("renormalized")
     lines += [f"  note: {n}" for n in (notes if isinstance(notes, list) else []) if isinstance(n, str)]
-    shown = [f"{mkt.users[j]} {approx(resp.utilities[j])} (" + ", ".join(mkt.providers[o] for o in range(mkt.k) if resp.shares[o][j]) + ")"
-             for j in range(min(mkt.m, 10))]
-    lines.append("users (utility, consults): " + "; ".join(shown) + (f"; … {mkt.m - 10} more" if mkt.m > 10 else ""))
+    shown = [f"{mkt.names[k]} {approx(resp.utilities[k])} (" + ", ".join(mkt.providers[o] for o in range(mkt.k) if resp.shares[o][k]) + ")"
+             for k in range(min(mkt.K, 10))]
+    lines.append("users (utility, consults): " + "; ".join(shown) + (f"; … {mkt.K - 10} more" if mkt.K > 10 else ""))
     regrets = []
     for i, entry in enumerate(provs):
         where, name, dev = f"providers[{i}]", mkt.providers[i], deviation(mkt, resp, i, st)
         A, sets = {}, {}
         lps = get(entry, "lps", where, list)
         for n, lp_entry in enumerate(lps):
-            key, lp = lp_of(lp_entry, mkt, dev, i, st["regime"], f"{where}.lps[{n}]")
+            key, lp = lp_of(lp_entry, mkt, dev, i, lay, f"{where}.lps[{n}]")
             if key[1] in (A if key[0] == "user" else sets):
                 raise Malformed(f"{where}.lps[{n}]: a second certificate for the same LP")
             y, farkas = multipliers(lp_entry, lp, f"{where}.lps[{n}]")
@@ -473,12 +601,14 @@ def check_equilibrium(doc: dict) -> Report:
                 sets[key[1]] = value
             else:
                 A[key[1]] = value if value in (NEG, POS) else dev.w[key[1]] * value + dev.c[key[1]]
-        bound, uncovered = provider_bound(mkt, dev, groups, A, sets)
+        bound, uncovered = provider_bound(mkt, dev, lay.groups, A, sets)
         if bound in (NEG, POS):
             problems.append(f"provider {name}: " + (f"attracted set {list(uncovered)} is covered by no certificate"
                                                        if bound == POS else "every deviation is proven impossible"))
             continue
         regrets.append(bound - resp.payoffs[i])
+        _compare(problems, f"provider {name}: name", get(entry, "name", where), name)
+        _compare(problems, f"provider {name}: payoff", rational(get(entry, "payoff", where), f"{where}.payoff"), resp.payoffs[i])
         _compare(problems, f"provider {name}: bound", rational(get(entry, "bound", where), f"{where}.bound"), bound)
         _compare(problems, f"provider {name}: regret", rational(get(entry, "regret", where), f"{where}.regret"), regrets[-1])
         lines.append(f"provider {name}: payoff {approx(resp.payoffs[i])}, deviation bound {approx(bound)}, "
@@ -581,8 +711,10 @@ def load_document(text: str) -> dict:
         raise Malformed(f"not JSON: {str(exc)[:120]}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise Malformed(f"not a pluralign certificate (field \"format\" must be {FORMAT!r})")
-    if doc.get("version") != VERSION:
-        raise Malformed(f"certificate version {str(doc.get('version'))[:20]!r}: this checker reads version {VERSION}")
+    if doc.get("version") not in VERSIONS:
+        raise Malformed(f"certificate version {str(doc.get('version'))[:20]!r}: this checker reads versions 1 and 2")
+    if doc["version"] == 1 and any(isinstance(doc.get(a), dict) and b in doc[a] for a, b in (("market", "private"), ("settings", "menus"))):
+        raise Malformed("certificate version 1: private observations and menus need version 2")
     return doc
 
 
