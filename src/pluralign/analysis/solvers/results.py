@@ -2,7 +2,10 @@
 
 * :class:`Equilibrium` — a candidate profile, its :class:`~pluralign.analysis.game.Verification`
   and how it was found;
-* :class:`DynamicsResult` — best-response dynamics: the candidates and every run (:class:`DynamicsRun`);
+* :class:`DynamicsResult` — best-response dynamics: the candidates and every run (:class:`DynamicsRun`,
+  with its path, :class:`TrajectoryPoint`, and its ladder jumps);
+* :class:`ConstructionResult` — personalized equilibria built user by user (:mod:`.construction`):
+  the candidates and, per user, the local equilibria they combine (:class:`UserCandidate`);
 * :class:`EnumerationResult` — enumeration over a policy class: the candidates and the class's
   size and in-class equilibria.
 
@@ -21,7 +24,16 @@ from pluralign.html import table
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
 
-__all__ = ["Equilibrium", "DynamicsRun", "EquilibriumSearch", "DynamicsResult", "EnumerationResult"]
+__all__ = [
+    "Equilibrium",
+    "DynamicsRun",
+    "TrajectoryPoint",
+    "EquilibriumSearch",
+    "DynamicsResult",
+    "EnumerationResult",
+    "ConstructionResult",
+    "UserCandidate",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,9 +72,30 @@ class Equilibrium:
 
 
 @dataclass(frozen=True, eq=False)
+class TrajectoryPoint:
+    """One point of a dynamics run's path: in round ``round``, after a ``"move"`` of
+    ``provider`` (``"polish"`` while polishing), after a ladder ``"jump"``, or at the ``"start"``: every provider's payoff
+    ``payoffs[i]`` and every user's utility ``utilities[j]`` (the value she gets), under the
+    users' rule."""
+
+    round: int
+    kind: str
+    provider: int | None
+    payoffs: np.ndarray = field(repr=False)
+    utilities: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
 class DynamicsRun:
     """One run of best-response dynamics: its start, how it ended (``"converged"``, ``"cycle"``
-    or ``"round cap"``), after how many rounds and moves, and where."""
+    or ``"round cap"``), after how many rounds and moves, and where.
+
+    ``trajectory``: the path (:class:`TrajectoryPoint` at the start, after every move —
+    ``"polish"`` for the moves of polishing — and every jump); ``polished``: the end was polished
+    (:mod:`~pluralign.analysis.solvers.dynamics`); ``jumps``: the margin ladders jumped
+    (:class:`~pluralign.analysis.solvers.ladders.LadderJump`), each with the number of
+    δ-ladder moves it replaced (``skipped_moves`` in total).
+    """
 
     start: str
     status: str
@@ -71,6 +104,26 @@ class DynamicsRun:
     cycle_length: int | None
     profile: Profile = field(repr=False)
     seconds: float = 0.0
+    trajectory: tuple[TrajectoryPoint, ...] = field(default=(), repr=False)
+    jumps: tuple = field(default=(), repr=False)
+    polished: bool = False
+
+    @property
+    def skipped_moves(self) -> int:
+        """Best-response moves of the δ-ladders the jumps replaced."""
+        return int(sum(j.moves for j in self.jumps))
+
+    def path(self) -> dict:
+        """The trajectory as columns: ``round``, ``kind``, ``provider`` (−1 when none), ``payoffs[t, i]``,
+        ``utilities[t, j]`` (arrays)."""
+        pts = self.trajectory
+        return {
+            "round": np.array([p.round for p in pts], dtype=int),
+            "kind": [p.kind for p in pts],
+            "provider": np.array([-1 if p.provider is None else p.provider for p in pts], dtype=int),
+            "payoffs": np.array([p.payoffs for p in pts]),
+            "utilities": np.array([p.utilities for p in pts]),
+        }
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +133,17 @@ class DynamicsRun:
             "moves": self.moves,
             "cycle_length": self.cycle_length,
             "seconds": self.seconds,
+            "jumps": [j.to_dict() for j in self.jumps],
+            "skipped_moves": self.skipped_moves,
+            "polished": self.polished,
+            # columns, providers and users in the market's order; provider null at the start and after jumps
+            "trajectory": {
+                "round": [p.round for p in self.trajectory],
+                "kind": [p.kind for p in self.trajectory],
+                "provider": [p.provider for p in self.trajectory],
+                "payoffs": [[float(v) for v in p.payoffs] for p in self.trajectory],
+                "utilities": [[float(v) for v in p.utilities] for p in self.trajectory],
+            },
         }
 
 
@@ -209,4 +273,53 @@ class EnumerationResult(EquilibriumSearch):
         }
         if len(self.in_class_per_group) > 1:
             info["in_class_equilibria_per_user"] = list(self.in_class_per_group)
+        return {"runs": [], "info": info}
+
+
+@dataclass(frozen=True)
+class UserCandidate:
+    """One user's local equilibrium found by :func:`~pluralign.analysis.solvers.construction.construct_solve`:
+    user ``user`` consults ``holder`` at Bertrand ``level`` against runner-up ``runner`` (−1: none),
+    getting ``utility``; ``regret``: the largest certified per-user regret of any provider there."""
+
+    user: int
+    holder: int
+    runner: int
+    level: float
+    utility: float
+    regret: float
+
+    def describe(self, market: Market) -> str:
+        who = market.providers[self.holder]
+        against = f" against {market.providers[self.runner]}" if self.runner >= 0 else ""
+        return f"{who}{against} at {self.utility:.6g}"
+
+    def to_dict(self, market: Market) -> dict:
+        return {
+            "holder": market.providers[self.holder],
+            "runner_up": None if self.runner < 0 else market.providers[self.runner],
+            "level": self.level,
+            "utility": self.utility,
+            "regret": self.regret,
+        }
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ConstructionResult(EquilibriumSearch):
+    """Personalized equilibria constructed user by user (:mod:`.construction`).
+
+    ``user_candidates[j]``: user j's local equilibria (:class:`UserCandidate`), each with its
+    per-user certified regret at most ``tol``; the candidates (``equilibria``) are combinations
+    of one per user, each verified by ``game.verify``.
+    """
+
+    user_candidates: tuple[tuple[UserCandidate, ...], ...]
+
+    def _extra(self) -> dict:
+        m = self.market
+        info = {
+            "user_candidates": {
+                m.users[j]: [c.to_dict(m) for c in cands] for j, cands in enumerate(self.user_candidates)
+            },
+        }
         return {"runs": [], "info": info}

@@ -66,6 +66,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "pluralign.workflows.experiments.diversity_curve",
     "pluralign.workflows.experiments.pluralistic_coverage",
     "pluralign.workflows.experiments.value_of_information",
+    "pluralign.workflows.experiments.competition_dynamics",
 )
 
 Row = dict[str, Any]
