@@ -22,9 +22,11 @@ from pluralign.analysis.guarantees import GuaranteeCheck, SearchGuarantees, asse
 from pluralign.analysis.induced import InducedGame
 from pluralign.analysis.limits import SizeError
 from pluralign.analysis.responses.result import BestResponse
+from pluralign.analysis.solvers.construction import construct_solve
 from pluralign.analysis.solvers.dynamics import dynamics_solve
 from pluralign.analysis.solvers.enumeration import enumerate_solve
 from pluralign.analysis.solvers.results import DynamicsResult, DynamicsRun, EnumerationResult, Equilibrium, EquilibriumSearch
+from pluralign.analysis.solvers.results import ConstructionResult
 from pluralign.model.io import dump_market, load_market, save_market
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information, recommendation
@@ -39,6 +41,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "BestResponse",
     "Certificate",
+    "ConstructionResult",
     "DynamicsResult",
     "DynamicsRun",
     "EnumerationResult",
@@ -64,6 +67,7 @@ __all__ = [
     "certify",
     "certify_alignment",
     "check_guarantee",
+    "construct_solve",
     "dump_market",
     "dynamics_solve",
     "enumerate_solve",

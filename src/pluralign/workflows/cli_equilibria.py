@@ -33,7 +33,7 @@ def solve_command(
     market: str = typer.Argument(..., help="Market file (YAML/JSON) or a bundled market name."),
     regime: str = typer.Option("personalized", "--regime", help="personalized | anonymous"),
     menus: bool = typer.Option(False, "--menus", help="Policies are menus: one scheme per report (private observation; and type when anonymous)."),
-    method: str = typer.Option("dynamics", "--method", help="dynamics | enumerate"),
+    method: str = typer.Option("dynamics", "--method", help="dynamics | enumerate | construct (personalized: user by user)"),
     seed: int = typer.Option(0, "--seed", help="Seed of the random starts and random orders (0 or more)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     mode: str = typer.Option("actions", "--mode", help="Providers earn from all users' actions (actions) or their own users (usage)."),
@@ -46,7 +46,7 @@ def solve_command(
     max_rounds: int = typer.Option(50, "--max-rounds", help="Dynamics: rounds per start (1 to 100000)."),
     n_random: int = typer.Option(2, "--random-starts", help="Dynamics: number of random starting profiles (0 to 10000)."),
     policy_class: str = typer.Option("partitions", "--policy-class", help="Enumeration: partitions | recommendations."),
-    max_equilibria: int = typer.Option(50, "--max-equilibria", help="Enumeration: verify at most this many in-class equilibria."),
+    max_equilibria: int = typer.Option(50, "--max-equilibria", help="Enumeration (construction): verify at most this many in-class equilibria (combinations)."),
     certify: Path | None = typer.Option(None, "--certify", help="Write an exact certificate of every verified equilibrium into this directory (pluralign check reads them)."),
 ) -> None:
     """Equilibria among providers, each verified by exact best responses, with users' gaps and the §9 bounds."""
@@ -60,7 +60,7 @@ def solve_command(
 
     choices = {
         "--regime": (regime, ("personalized", "anonymous")),
-        "--method": (method, ("dynamics", "enumerate")),
+        "--method": (method, ("dynamics", "enumerate", "construct")),
         "--mode": (mode, ("actions", "usage")),
         "--provider-tie": (provider_tie, ("lowest", "highest", "uniform")),
         "--action-tie": (action_tie, ("lowest", "highest", "recommended")),
@@ -85,9 +85,17 @@ def solve_command(
     try:
         if method == "dynamics":
             search = dynamics_solve(game, order=order, n_random=n_random, max_rounds=max_rounds, random_state=seed)
+        elif method == "construct":
+            from pluralign.analysis.solvers.construction import construct_solve
+
+            search = construct_solve(game, max_equilibria=max_equilibria)
         else:
             search = enumerate_solve(game, policy_class=policy_class, max_equilibria=max_equilibria)
     except SizeError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        if method != "construct":
+            raise
         fail(str(exc))
     report = assess(search)
     if as_json:
@@ -149,7 +157,10 @@ def _print_tables(report) -> None:
             + ", ".join(f"{u} {worst[j]:.4f}..{best[j]:.4f}" for j, u in enumerate(m.users))
         )
     for r in getattr(search, "runs", ()):
-        out.print(f"run from {r.start}: {r.status} after {r.rounds} rounds ({r.moves} moves)", style="dim")
+        jumped = getattr(r, "jumps", ())
+        extra = (f", {len(jumped)} ladder jump{'s' if len(jumped) > 1 else ''} for {r.skipped_moves} moves" if jumped else "")
+        extra += ", polished" if getattr(r, "polished", False) else ""
+        out.print(f"run from {r.start}: {r.status} after {r.rounds} rounds ({r.moves} moves{extra})", style="dim")
     if hasattr(search, "class_size"):
         out.print(
             f"enumeration over {search.policy_class} of X: {search.class_size} policies, "

@@ -45,6 +45,7 @@ random profiles), or given :class:`~pluralign.model.schemes.Profile` objects.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Literal, Sequence
 
@@ -160,7 +161,11 @@ def _climb(game: ProviderGame, profile: Profile, *, order: str, max_rounds: int,
                 moves += len(done)
                 points.extend(_point(game, after, rnd, kind, provider) for provider, after in done)
             if landed:
-                points.append(_point(game, profile, rnd, "jump", None))
+                per_group: dict[int, int] = {}
+                for lad, periods, _, _ in landed:
+                    per_group[lad.group] = per_group.get(lad.group, 0) + periods * len(lad.movers)
+                point = _point(game, profile, rnd, "jump", None)
+                points.append(dataclasses.replace(point, skipped=max(per_group.values())))
         if not moved:
             status = "converged"
             break
@@ -242,6 +247,8 @@ def dynamics_solve(
     for label, profile in start_profiles(game, starts, n_random=n_random, rng=start_rng):
         run = _run(game, label, profile, order=order, max_rounds=int(max_rounds), order_rng=order_rng, jumps=bool(jumps),
                    polish=bool(polish), verified=verified)
+        if run.status == "converged" and verify_results:
+            run = dataclasses.replace(run, verified=_verification(game, run.profile, verified).verified)
         runs.append(run)
         if run.status == "converged" and verify_results:
             key = run.profile.key()

@@ -76,13 +76,15 @@ class TrajectoryPoint:
     """One point of a dynamics run's path: in round ``round``, after a ``"move"`` of
     ``provider`` (``"polish"`` while polishing), after a ladder ``"jump"``, or at the ``"start"``: every provider's payoff
     ``payoffs[i]`` and every user's utility ``utilities[j]`` (the value she gets), under the
-    users' rule."""
+    users' rule; ``skipped``: at a jump, the δ-ladder's moves it replaced (the longest of the
+    ladders jumped together — users' ladders climb in parallel)."""
 
     round: int
     kind: str
     provider: int | None
     payoffs: np.ndarray = field(repr=False)
     utilities: np.ndarray = field(repr=False)
+    skipped: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +94,9 @@ class DynamicsRun:
 
     ``trajectory``: the path (:class:`TrajectoryPoint` at the start, after every move —
     ``"polish"`` for the moves of polishing — and every jump); ``polished``: the end was polished
-    (:mod:`~pluralign.analysis.solvers.dynamics`); ``jumps``: the margin ladders jumped
+    (:mod:`~pluralign.analysis.solvers.dynamics`); ``verified``: the end profile passed
+    ``game.verify`` (None when not checked: the run did not converge, or verification was off);
+    ``jumps``: the margin ladders jumped
     (:class:`~pluralign.analysis.solvers.ladders.LadderJump`), each with the number of
     δ-ladder moves it replaced (``skipped_moves`` in total).
     """
@@ -107,6 +111,7 @@ class DynamicsRun:
     trajectory: tuple[TrajectoryPoint, ...] = field(default=(), repr=False)
     jumps: tuple = field(default=(), repr=False)
     polished: bool = False
+    verified: bool | None = None
 
     @property
     def skipped_moves(self) -> int:
@@ -114,13 +119,18 @@ class DynamicsRun:
         return int(sum(j.moves for j in self.jumps))
 
     def path(self) -> dict:
-        """The trajectory as columns: ``round``, ``kind``, ``provider`` (−1 when none), ``payoffs[t, i]``,
-        ``utilities[t, j]`` (arrays)."""
+        """The trajectory as columns: ``round``, ``kind``, ``provider`` (−1 when none), ``skipped``,
+        ``equivalent`` (moves so far, jumps counted as the δ-ladder moves they replaced),
+        ``payoffs[t, i]``, ``utilities[t, j]`` (arrays)."""
         pts = self.trajectory
+        skipped = np.array([p.skipped for p in pts], dtype=np.int64)
+        moved = np.array([p.kind in ("move", "polish") for p in pts], dtype=np.int64)
         return {
             "round": np.array([p.round for p in pts], dtype=int),
             "kind": [p.kind for p in pts],
             "provider": np.array([-1 if p.provider is None else p.provider for p in pts], dtype=int),
+            "skipped": skipped,
+            "equivalent": np.cumsum(moved + skipped),
             "payoffs": np.array([p.payoffs for p in pts]),
             "utilities": np.array([p.utilities for p in pts]),
         }
@@ -136,11 +146,13 @@ class DynamicsRun:
             "jumps": [j.to_dict() for j in self.jumps],
             "skipped_moves": self.skipped_moves,
             "polished": self.polished,
+            "verified": self.verified,
             # columns, providers and users in the market's order; provider null at the start and after jumps
             "trajectory": {
                 "round": [p.round for p in self.trajectory],
                 "kind": [p.kind for p in self.trajectory],
                 "provider": [p.provider for p in self.trajectory],
+                "skipped": [p.skipped for p in self.trajectory],
                 "payoffs": [[float(v) for v in p.payoffs] for p in self.trajectory],
                 "utilities": [[float(v) for v in p.utilities] for p in self.trajectory],
             },

@@ -10,15 +10,16 @@ share of the value of information they get, ``(Σ_j p_j E[u_j] − NOINFO)/(OPT 
 the δ-ladder's moves (``skipped_moves``, ~10⁵–10⁶ at δ = 10⁻⁶) by one point.
 
 Markets (``market``): a bundled market (``prosecutor``, ``biased_pair``, ``forecast``,
-``match_mismatch``; users' utilities perturbed by seeded noise η when ``noise > 0``) or
+``match_mismatch``; users' utilities perturbed by seeded noise when ``perturb > 0``) or
 ``aligned`` (random markets aligned by construction, :func:`pluralign.catalog.aligned_construction`,
-with user-specific providers and noise η). Users follow recommendations they are indifferent
+with user-specific providers and noise η = ``noise``). Users follow recommendations they are indifferent
 about; provider ties go to the lowest index.
 
 Each row: how the run ended (``status``, ``rounds``, ``moves``, ``jumps``, ``skipped_moves``),
 whether its end is a verified equilibrium, the users' final share of the value of
-information, and the path (``path_move``: the move count at each point, jumps adding no
-moves; ``path_kind``; ``path_share``; ``path_payoffs`` per provider).
+information, and the path (``path_move``: the moves made so far at each point;
+``path_equivalent``: the same with each jump counted as the δ-ladder moves it replaced;
+``path_kind``; ``path_share``; ``path_payoffs`` per provider).
 
 >>> row = run(Params(market="prosecutor", regime="personalized"), seed=0)
 >>> row["status"], row["verified"], round(row["final_share"], 6), row["jumps"] >= 1
@@ -54,11 +55,12 @@ class Params(BaseModel):
     market: str = Field("aligned", description="'aligned' (random, aligned by construction) or a bundled market")
     regime: str = Field("personalized", description="personalized | anonymous")
     mode: str = Field("actions", description="providers earn from all users' actions (actions) or their own (usage)")
-    noise: float = Field(0.0, ge=0.0, le=0.5, description="noise η on users' utilities")
+    noise: float = Field(0.3, ge=0.0, le=0.5, description="aligned: noise η of the construction")
+    perturb: float = Field(0.0, ge=0.0, le=0.5, description="bundled markets: seeded noise on users' utilities")
     n_users: int = Field(2, ge=1, le=6, description="aligned: number of user types")
     n_providers: int = Field(2, ge=2, le=4, description="aligned: number of providers")
-    n_states: int = Field(2, ge=2, le=4, description="aligned: number of states")
-    n_actions: int = Field(2, ge=2, le=3, description="aligned: number of actions")
+    n_states: int = Field(3, ge=2, le=4, description="aligned: number of states")
+    n_actions: int = Field(3, ge=2, le=3, description="aligned: number of actions")
     max_rounds: int = Field(60, ge=1, le=10_000, description="rounds of best responses")
     jumps: bool = Field(True, description="jump margin ladders (False: climb them move by move)")
 
@@ -92,11 +94,11 @@ def make_market(params: Params, seed: int) -> Market:
             n_providers=params.n_providers, noise=params.noise, user_specific=True,
         ).market
     market = catalog.load(params.market)
-    if params.noise == 0:
+    if params.perturb == 0:
         return market
     rng = np.random.default_rng(seed)
-    u = np.clip(market.u + rng.uniform(-params.noise, params.noise, size=market.u.shape), 0.0, 1.0)
-    return market.replace(u=u, name=f"{market.name}+noise{params.noise:g}")
+    u = np.clip(market.u + rng.uniform(-params.perturb, params.perturb, size=market.u.shape), 0.0, 1.0)
+    return market.replace(u=u, name=f"{market.name}+noise{params.perturb:g}")
 
 
 def run(params: Params, seed: int) -> dict:
@@ -108,14 +110,11 @@ def run(params: Params, seed: int) -> dict:
     (r,) = found.runs
     p = market.p
     top, bottom = float(p @ opt(market)), float(p @ noinfo(market))
-    span = top - bottom if top - bottom > 1e-12 else float("nan")
     path = r.path()
     welfare = path["utilities"] @ p
-    share = (welfare - bottom) / span
-    count, moves = 0, []
-    for kind in path["kind"]:
-        count += kind in ("move", "polish")
-        moves.append(count)
+    # no value of information: users have all there is (share 1)
+    share = (welfare - bottom) / (top - bottom) if top - bottom > 1e-12 else np.ones_like(welfare)
+    moves = np.cumsum([kind in ("move", "polish") for kind in path["kind"]])
     verified = bool(found.verified) and r.status == "converged"
     return {
         "status": r.status,
@@ -129,7 +128,8 @@ def run(params: Params, seed: int) -> dict:
         "noinfo": bottom,
         "final_utility": float(welfare[-1]),
         "final_share": float(share[-1]),
-        "path_move": moves,
+        "path_move": [int(x) for x in moves],
+        "path_equivalent": [int(x) for x in path["equivalent"]],
         "path_kind": list(path["kind"]),
         "path_share": [float(x) for x in share],
         "path_payoffs": [[float(v) for v in row] for row in path["payoffs"]],
@@ -138,42 +138,60 @@ def run(params: Params, seed: int) -> dict:
     }
 
 
+def _polyline(x: np.ndarray, y: np.ndarray, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of a path: a step after each move, and across a jump the δ-ladder it replaced,
+    linear in moves (sampled, so that it reads right on a log axis)."""
+    xs, ys = [x[0]], [y[0]]
+    for k in range(1, len(x)):
+        if kinds[k] == "jump" and x[k] > x[k - 1]:
+            grid = np.geomspace(x[k - 1], x[k], 60)[1:]
+            xs.extend(grid)
+            ys.extend(y[k - 1] + (y[k] - y[k - 1]) * (grid - x[k - 1]) / (x[k] - x[k - 1]))
+        else:
+            xs.extend([x[k], x[k]])
+            ys.extend([y[k - 1], y[k]])
+    return np.asarray(xs), np.asarray(ys)
+
+
 def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
-    """Users' share of the value of information and providers' payoffs along the runs, per regime."""
+    """Users' share of the value of information and providers' payoffs along each run, per regime,
+    against the moves of the δ-ladder (a jump spans the moves it replaced; log scale)."""
     if not rows:
         return []
     regimes = [r for r in ("personalized", "anonymous") if any(row.get("regime") == r for row in rows)]
-    fig = Figure(figsize=(12.5, 3.6 * len(regimes)), layout="constrained")
-    axes = np.atleast_2d(fig.subplots(len(regimes), 2, squeeze=False))
+    fig = Figure(figsize=(12.5, 3.7 * len(regimes)), layout="constrained")
+    axes = fig.subplots(len(regimes), 2, squeeze=False)
     colours = {name: f"C{k}" for k, name in enumerate(MARKETS + ("aligned",))}
     for row_axes, regime in zip(axes, regimes):
         ax_u, ax_p = row_axes
         labelled: set[str] = set()
         for row in rows:
-            if row.get("regime") != regime or not row.get("path_move"):
+            if row.get("regime") != regime or not row.get("path_equivalent"):
                 continue
             name = row["market"]
             colour = colours.get(name, "C9")
-            x = np.asarray(row["path_move"], dtype=float)
+            kinds = list(row["path_kind"])
+            x = 1.0 + np.asarray(row["path_equivalent"], dtype=float)  # the start at 1 on the log axis
             y = np.asarray(row["path_share"], dtype=float)
             label = None if name in labelled else name
             labelled.add(name)
-            alpha, lw = (0.45, 0.9) if name == "aligned" else (0.9, 1.6)
-            ax_u.step(x, y, where="post", color=colour, alpha=alpha, lw=lw, label=label)
-            jumps = [k for k, kind in enumerate(row["path_kind"]) if kind == "jump"]
-            ax_u.scatter(x[jumps], y[jumps], marker="^", color=colour, s=22, zorder=3)
+            alpha, lw = (0.5, 0.9) if name == "aligned" else (0.95, 1.7)
+            ax_u.plot(*_polyline(x, y, kinds), color=colour, alpha=alpha, lw=lw, label=label)
+            jumps = [k for k, kind in enumerate(kinds) if kind == "jump"]
+            ax_u.scatter(x[jumps], y[jumps], marker="^", color=colour, s=24, zorder=3)
             pay = np.asarray(row["path_payoffs"], dtype=float)
             for i in range(pay.shape[1]):
-                ax_p.step(x, pay[:, i], where="post", color=colour, alpha=alpha, lw=lw,
+                ax_p.plot(*_polyline(x, pay[:, i], kinds), color=colour, alpha=alpha, lw=lw,
                           ls="-" if i == 0 else "--" if i == 1 else ":")
-        ax_u.set(xlabel="best-response moves (▲ a ladder jump: up to 10⁶ moves in one)",
-                 ylabel="users' share of the value of information", title=f"{regime}: users from silence",
-                 ylim=(-0.05, 1.05))
-        ax_p.set(xlabel="best-response moves", ylabel="provider payoff",
-                 title=f"{regime}: providers (— first, -- second, ··· others)")
         for ax in (ax_u, ax_p):
+            ax.set_xscale("log")
             ax.grid(alpha=0.3)
-        ax_u.legend(fontsize="x-small", loc="lower right")
+        ax_u.set(xlabel="best-response moves at δ = 1e-6 (1 + moves; ▲ where a jump lands)",
+                 ylabel="users' share of the value of information", title=f"{regime}: users, from silence",
+                 ylim=(-0.05, 1.05))
+        ax_p.set(xlabel="best-response moves at δ = 1e-6 (across a jump: the trend it replaced)",
+                 ylabel="provider payoff", title=f"{regime}: providers (— first, -- second, ··· others)")
+        ax_u.legend(fontsize="x-small", loc="upper left")
     return [("competition_dynamics", fig)]
 
 
@@ -190,7 +208,7 @@ def summary(rows: list[dict]) -> list[dict]:
             "moves": float(np.mean([r["moves"] for r in group])),
             "jumps": float(np.mean([r["jumps"] for r in group])),
             "skipped moves": float(np.mean([r["skipped_moves"] for r in group])),
-            "final share": float(np.nanmean([np.nan if r["final_share"] is None else r["final_share"] for r in group])),
+            "final share": float(np.mean([r["final_share"] for r in group])),
         })
     return table
 
@@ -209,9 +227,9 @@ EXPERIMENT = register(
             "market": list(MARKETS) + ["aligned"],
             "regime": ["personalized", "anonymous"],
             "mode": ["actions", "usage"],
-            "noise": [0.0, 0.05],
+            "noise": [0.1, 0.3],
         },
-        quick_seeds=2,
+        quick_seeds=3,
         full_seeds=10,
         figures=figures,
         summary=summary,
