@@ -286,8 +286,8 @@ def test_size_guard_says_what_to_change():
 
 
 def test_exact_refuses_and_auto_falls_back_to_labelled_heuristic():
-    m = random_market(5, n_states=2, n_actions=3, n_users=7, n_providers=2)
-    prof = Profile.anonymous([random_schemes(2, 2, (), 1), random_schemes(2, 2, (), 2)])
+    m = random_market(5, n_states=9, n_actions=3, n_users=7, n_providers=2)  # 9 observations: no vertex method
+    prof = Profile.anonymous([random_schemes(9, 2, (), 1), random_schemes(9, 2, (), 2)])
     with pytest.raises(SizeError):
         best_response(m, prof, 0, method="exact", max_signals=1000)
     br = best_response(m, prof, 0, method="auto", max_signals=1000)
@@ -297,6 +297,20 @@ def test_exact_refuses_and_auto_falls_back_to_labelled_heuristic():
     assert exact.exact
     assert br.value <= exact.bound + 1e-7 <= br.bound + 2e-7  # heuristic bound is valid, its value feasible
     assert br.current == pytest.approx(exact.current)
+
+
+def test_auto_picks_vertex_posteriors_for_many_kinds_and_few_observations():
+    m = random_market(5, n_states=2, n_actions=3, n_users=7, n_providers=2)
+    prof = Profile.anonymous([random_schemes(2, 2, (), 1), random_schemes(2, 2, (), 2)])
+    game = ProviderGame(m, "anonymous")
+    assert game.strategy() == "vertices"
+    br = game.best_response(prof, 0)
+    exact = best_response(m, prof, 0, method="exact")
+    assert br.exact and "vertex" in br.method
+    assert br.bound == pytest.approx(exact.bound, abs=1e-7) and br.value == pytest.approx(exact.value, abs=1e-6)
+    with pytest.raises(ValueError, match="method='vertices' needs an anonymous game without menus"):
+        ProviderGame(m, "anonymous", menus=True, method="vertices").strategy()
+    assert ProviderGame(m, "personalized", method="vertices").strategy() == "per-user"  # nothing shared
 
 
 def test_anonymous_best_response_with_one_user_equals_personalized():

@@ -104,6 +104,10 @@ def test_engine_agrees_with_the_oracle(chunk):
                                 rule.action_tie, rule.tol, mode)[1][i]
         assert played == pytest.approx(br.value, abs=1e-9), label
         assert br.current - 1e-12 <= br.value <= br.bound + 1e-9, label
+        if regime == "anonymous" and n % 4 == 0:  # the vertex-posterior MILP (docs/model.md §15): the same supremum
+            vb = game.replace(method="vertices").best_response(profile, i)
+            assert vb.bound == pytest.approx(sup, abs=1e-7), f"{label}: vertex bound {vb.bound}, oracle {sup}"
+            assert vb.current - 1e-12 <= vb.value <= vb.bound + 1e-9, label
 
 
 def test_the_oracle_catches_a_best_response_without_participation(monkeypatch):

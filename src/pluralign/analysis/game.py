@@ -14,7 +14,9 @@ treated. It answers the questions every solver asks:
   per-user LPs          personalized, one kind per user and one item each (:mod:`.responses.per_user`)
   attracted sets        otherwise, within the size guard (:mod:`.responses.attracted_sets`):
                         anonymous regime, users with private observations, menus
-  heuristic             beyond the guard, labelled, certifies nothing
+  vertex posteriors     anonymous without menus, many kinds and few observations
+                        (:mod:`.responses.vertices`: a MILP over attracted sets, docs/model.md §15)
+  heuristic             beyond the guards, labelled, certifies nothing
   ====================  ==============================================================
 
 With ``menus=True`` a provider's policy offers one scheme per *report* (docs/model.md §14):
@@ -55,6 +57,7 @@ from pluralign.analysis.responses.attracted_sets import attracted_set_response
 from pluralign.analysis.responses.heuristic import heuristic_response
 from pluralign.analysis.responses.per_user import BACKENDS, Backend, PersuasionModels, per_user_response
 from pluralign.analysis.responses.result import BestResponse
+from pluralign.analysis.responses.vertices import vertex_response
 from pluralign.html import table
 from pluralign.model.kinds import Layout, kinds_of, layout_of
 from pluralign.model.market import Market
@@ -65,8 +68,12 @@ __all__ = ["ProviderGame", "Verification", "best_response", "verify", "DEFAULT_T
 
 DEFAULT_TOL = 1e-6
 DEFAULT_MARGIN = 1e-6
-Method = Literal["auto", "exact", "heuristic"]
-METHODS = ("auto", "exact", "heuristic")
+Method = Literal["auto", "exact", "vertices", "heuristic"]
+METHODS = ("auto", "exact", "vertices", "heuristic")
+#: ``method="auto"``: vertex posteriors for anonymous games with at least this many distinct
+#: kinds and at most ``VERTEX_OBSERVATIONS`` observations (measured: ``benchmarks/equilibria.py``).
+VERTEX_KINDS = 5
+VERTEX_OBSERVATIONS = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,9 +90,12 @@ class ProviderGame:
     * ``tol``: a profile is verified when every provider's certified regret is at most ``tol``;
     * ``backend``: the LP backend of per-user LPs (``"highs"`` kept-alive and warm-started,
       ``"highs-per-user"``, ``"highs-fresh"``, ``"scipy"``);
-    * ``method``: anonymous best responses — ``"exact"`` (attracted sets; a
-      :class:`~pluralign.analysis.limits.SizeError` beyond ``max_kinds``/``max_signals``),
-      ``"heuristic"`` (labelled, certifies nothing) or ``"auto"`` (exact within the guard);
+    * ``method``: best responses with one scheme for several kinds — ``"exact"`` (attracted
+      sets; a :class:`~pluralign.analysis.limits.SizeError` beyond ``max_kinds``/``max_signals``),
+      ``"vertices"`` (vertex posteriors and a MILP: anonymous games without menus),
+      ``"heuristic"`` (labelled, certifies nothing) or ``"auto"`` (vertex posteriors for many
+      kinds and few observations, else attracted sets within the guard, else vertex posteriors
+      when they apply, else the heuristic);
     * ``max_attempts``: strict LPs tried for the attained anonymous deviation;
     * ``max_partitions``, ``seed``: the heuristic's sample of partitions of X;
     * ``aggregate``: merge user kinds that are identical in everything (utilities, beliefs,
@@ -245,18 +255,33 @@ class ProviderGame:
         )
 
     def strategy(self) -> str:
-        """The best-response strategy the game uses: ``"per-user"``, ``"attracted-sets"`` or ``"heuristic"``."""
+        """The best-response strategy the game uses: ``"per-user"``, ``"attracted-sets"``,
+        ``"vertices"`` or ``"heuristic"``."""
         if self.regime == "personalized" and kinds_of(self.market).trivial and self.layout().single:
             return "per-user"
+        vertices_apply = self.regime == "anonymous" and self.layout().single
         if self.method == "heuristic":
             return "heuristic"
+        if self.method == "vertices":
+            if not vertices_apply:
+                raise ValueError("method='vertices' needs an anonymous game without menus (one public scheme)")
+            return "vertices"
+        if (self.method == "auto" and vertices_apply and self.market.n_observations <= VERTEX_OBSERVATIONS
+                and self._distinct_kinds() >= VERTEX_KINDS):
+            return "vertices"
         try:
             self._check_size()
         except SizeError:
             if self.method == "exact":
                 raise
-            return "heuristic"
+            return "vertices" if vertices_apply and self.market.n_observations <= 2 * VERTEX_OBSERVATIONS else "heuristic"
         return "attracted-sets"
+
+    def _distinct_kinds(self) -> int:
+        kinds = kinds_of(self.market)
+        if not self.aggregate:
+            return kinds.n_kinds
+        return len({kinds.P[k].tobytes() + kinds.u[k].tobytes() + kinds.U[:, k].tobytes() for k in range(kinds.n_kinds)})
 
     def _check_size(self) -> None:
         """The exact strategy's size guard on the largest group of kinds (a ``SizeError`` beyond it),
@@ -293,6 +318,8 @@ class ProviderGame:
         models = self._persuasion_models() if kinds_of(self.market).trivial else None
         if strategy == "per-user":
             return per_user_response(problem, models, bound=bound)
+        if strategy == "vertices":
+            return vertex_response(problem, bound=bound, aggregate=self.aggregate)
         if strategy == "attracted-sets":
             return attracted_set_response(
                 problem, models=models, bound=bound, max_kinds=self.max_kinds,

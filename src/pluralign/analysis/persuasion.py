@@ -308,8 +308,12 @@ def build_attracted_set_lp(
     own_weight: np.ndarray | None = None,
     attract_const: np.ndarray | None = None,
     members=None,
+    profiles: np.ndarray | None = None,
 ) -> tuple[LinearProgram, np.ndarray]:
     """The LP for attracted set ``T`` (module docstring); returns it and ``S``.
+
+    ``profiles[s, t]`` restricts the signals to these recommendation profiles (one action per
+    attracted user ``T[t]``; default: all of A^T), e.g. those an optimal solution is known to use.
 
     Users may be *kinds* (docs/model.md §14): then ``P`` is one prior per kind ``[k, x, y]``
     and ``u``, ``U``, ``p`` are per kind. ``members`` (default: everyone) are those who see
@@ -326,7 +330,10 @@ def build_attracted_set_lp(
     n_x, n_a = P.shape[-2], u.shape[1]
     T = list(T)
     N = [j for j in (range(m) if members is None else members) if j not in T]
-    S = joint_actions(n_a, len(T))
+    if profiles is None or not T:
+        S = joint_actions(n_a, len(T))
+    else:
+        S = np.asarray(profiles, dtype=int).reshape(-1, len(T))
     n_s = S.shape[0]
     n_sig = n_x * n_s
     n_col = n_sig + len(N) * n_s
