@@ -25,8 +25,14 @@ from pluralign.analysis.responses.result import BestResponse
 from pluralign.analysis.solvers.construction import construct_solve
 from pluralign.analysis.solvers.dynamics import dynamics_solve
 from pluralign.analysis.solvers.enumeration import enumerate_solve
-from pluralign.analysis.solvers.results import DynamicsResult, DynamicsRun, EnumerationResult, Equilibrium, EquilibriumSearch
-from pluralign.analysis.solvers.results import ConstructionResult
+from pluralign.analysis.solvers.results import (
+    ConstructionResult,
+    DynamicsResult,
+    DynamicsRun,
+    EnumerationResult,
+    Equilibrium,
+    EquilibriumSearch,
+)
 from pluralign.model.io import dump_market, load_market, save_market
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information, recommendation

@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 

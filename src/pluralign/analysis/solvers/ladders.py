@@ -19,15 +19,20 @@ the same increment D each period:
 
 Φ being one period of the dynamics restricted to the group of users
 (:meth:`~pluralign.analysis.game.ProviderGame.groups`: one user when personalized, all users
-when anonymous). The set of t on which this holds — same movers, every move gaining more than
-``tol``, the providers outside the ladder staying put, Φ(X_t) = X_t + D — is an interval: an
-intersection of basis-optimality intervals of parametric LPs (convex sets of right-hand
-sides, hence intervals of t) with half-lines on which affine gains and value differences keep
-their sign.
+when anonymous). In the anonymous regime one scheme serves several users and a mover's LP can
+also see levels, not only increments, of the others' values; the increments then change at a
+constant rate and X_t = X_0 + t·D + t(t+1)/2·E (a *bent* ladder). The set of t on which the
+progression holds — the same steps, every move gaining more than ``tol``, every idle step
+idle, Φ(X_t) = X_{t+1} — is an interval: an intersection of basis-optimality intervals of
+parametric LPs (convex sets of right-hand sides, hence intervals of t) with half-lines on
+which affine gains and value differences keep their sign.
 
 **Detection** (:class:`LadderWatch`). After each step, for every group it changed: the last
-``(LADDER_PERIODS + 1)·p`` steps on the group repeat a pattern of p distinct movers, the
-states p steps apart differ by the same D (to 1e-9 relative), and every user's best offered
+``(LADDER_PERIODS + 1)·p`` steps on the group repeat a pattern of p steps (with sequential and
+simultaneous orders every step is recorded, idle ones too, so that a period replays the
+dynamics exactly; with the random order only moves, and the providers outside the ladder are
+checked to stay put at every state of a period), same-phase states differ by constant
+increments — or constant second differences — to 1e-9 relative, and every user's best offered
 value changes per period by at most ``STEP_LIMIT·p`` margins, some user's rising.
 
 **The jump** (:func:`jump_ladders`), in two parts.
@@ -35,38 +40,43 @@ value changes per period by at most ``STEP_LIMIT·p`` margins, some user's risin
 1. *The δ-ladder itself.* The largest integer t ≥ 0 for which one period of the game's own
    best responses from the extrapolated X_t reproduces X_{t+1} (each intermediate state to
    ``MATCH`` of one increment) is found by bisection over [0, t_max] (t_max keeps X_t a valid
-   profile). The output of that period is where the δ-ladder is after t + 1 periods, every
-   scheme an exact best response.
+   profile with values at most OPT). The output of that period is where the δ-ladder is after
+   t + 1 periods, every scheme an exact best response.
 2. *Its limit δ → 0.* Why the next period fails says how the ladder ends. If a mover (the
-   *stopper*) no longer gains, the ladder has reached its break-even; if X_t leaves the
-   simplex, some scheme has reached a face (full revelation, at OPT_j, ends it). At finite δ
-   the last rung leaves the holder a margin above the stopper's stale offer, and the stopper
-   a little short of its break-even, so the certified regrets (docs/model.md §5: suprema, not
-   attained gains) are of the order of the margin. The limit is built instead: each
-   participant's scheme taken along its own affine path at the common level L (its value for
-   the contested user), the holder a hair higher (10 tie tolerances) where the rule would
-   otherwise give the tie to another, and L the root of the stopper's certified gain, which is
-   affine in L — two evaluations and a secant, checked by a third — or the face. That is the
-   fixed point of §8.4: A_s(L) = L_s(L) for the stopper s, or L = OPT_j.
+   *stopper*) no longer gains, the ladder has reached its break-even; if the progression
+   reaches a face of the simplex or OPT_j, a scheme has reached a face (full revelation at
+   OPT_j ends it). At finite δ the last rung leaves the holder a margin above the stopper's
+   stale offer, and the stopper a little short of its break-even, so the certified regrets
+   (docs/model.md §5: suprema, not attained gains) are of the order of the margin. For a
+   straight ladder the limit is built instead: every participant's scheme taken along its own
+   affine path at the common level L (its value for the contested user), the holder a hair
+   higher (10 tie tolerances) where the rule would otherwise give the tie to another, and L
+   the root of the stopper's certified gain, which is affine in L — two evaluations and a
+   secant, checked — or the face. That is the fixed point of §8.4: A_s(L) = L_s(L) for the
+   stopper s, or L = OPT_j.
 
-The run then goes on from the landing with ordinary moves; a ladder that continues in a new
-affine phase (an LP changed basis) is recognised again a few moves later.
+A ladder that lands on a rung because it bends into a new phase (an LP changed basis) is
+followed (:func:`jump_ladders`, ``chain``): the dynamics' own steps are run on its group until
+the next phase is recognised, and that one is jumped too. The run then goes on from the
+landing with ordinary moves.
 
-**Where it does not apply.** Steps whose movers do not repeat with a period (random order with
-three or more providers on one user), best responses that are not parametric LP solutions (the
-anonymous ``heuristic`` strategy beyond the size guard), and menu profiles: nothing is
-recognised and the dynamics climb as before (``round cap`` then says so). The limit of part 2
-is built for two-provider ladders; longer ones land at the δ-rung of part 1. Groups are jumped
-independently — personalized users in parallel — and the anonymous regime's single group as a
-whole: several users, one scheme per provider, the same arithmetic (its contested users are
-those whose best value climbs; the level is read on the one that climbs most).
+**Where it does not apply.** Steps that do not repeat with a period (random order with three
+or more providers on one user), anonymous movers nearly indifferent between two attracted sets
+(they switch between them along the ladder; each switch ends a phase, and the jumps chain from
+switch to switch), best responses that are not parametric LP solutions (the anonymous
+``heuristic`` strategy beyond the size guard), and menu profiles: the dynamics climb at margin
+speed there (``round cap`` then says so). The limit of part 2 is built for straight ladders;
+bent ones land on the δ-rung of part 1. Groups are jumped independently — personalized users in
+parallel — and the anonymous regime's single group as a whole: several users, one scheme per
+provider (its contested users are those whose best value climbs; the level is read on the one
+that climbs most, in margins).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Hashable
 
 import numpy as np
 
@@ -362,7 +372,7 @@ class LadderWatch:
     history: dict[int, deque] = field(default_factory=dict)
 
     @classmethod
-    def for_game(cls, game, *, every_step: bool = True) -> "LadderWatch":
+    def for_game(cls, game, *, every_step: bool = True) -> LadderWatch:
         m = game.market
         delta = max(game.margin, 10 * game.rule.tol) * utility_scales(m.u)
         periods = 2 * max(2, m.n_providers)
@@ -575,7 +585,7 @@ def _limit(stepper: Stepper, profile: Profile, lad: Ladder, t_stop: int, probe: 
     else:
         pairs = [(s_, h) for s_ in participants for h in participants if s_ != h]
     for stopper, holder in pairs:
-        def gain(level: float) -> float | None:
+        def gain(level: float, stopper: int = stopper, holder: int = holder) -> float | None:
             state = build(level, holder)
             if state is None:
                 return None
@@ -612,7 +622,7 @@ def _jump_once(stepper: Stepper, profile: Profile, ladders: list[Ladder]):
     landed = []
     for (pattern, quiet), group_ladders in classes.items():
         members = {lad.group: lad for lad in group_ladders}
-        lo = {g: -1 for g in members}  # largest t known to reproduce the progression (t = -1: observed)
+        lo = dict.fromkeys(members, -1)  # largest t known to reproduce the progression (t = -1: observed)
         hi = {g: lad.limit + 1 for g, lad in members.items()}  # smallest t known not to (or beyond the limit)
         why: dict[int, _Probe] = {g: _Probe(False, -1, "face") for g in members}
         while True:
