@@ -5,8 +5,11 @@
    every persuasion LP with ``scipy.optimize.linprog`` from scratch (target >= 10x).
 2. Pure-equilibrium enumeration of a small anonymous market (partitions of X) against
    pygambit's ``enumpure_solve`` on the induced normal-form game (if pygambit is installed).
-3. The largest anonymous instance (user types x actions) whose exact best response
-   finishes within 10 s.
+3. The largest anonymous instance (user types x actions) whose exact best response by
+   attracted-set enumeration finishes within 10 s.
+4. The largest number of user types whose exact anonymous best response finishes within
+   10 s for |X| in {2, 3, 4} and |A| in {2, 3}: vertex posteriors (docs/model.md §15) next
+   to attracted-set enumeration on the same markets (bounds agree to 1e-7 where both finish).
 
 Usage: ``python benchmarks/equilibria.py [--quick]``.
 """
@@ -149,6 +152,65 @@ def bench_anonymous(action_counts: list[int], limit: float = 10.0) -> None:
             line(f"    -> largest within {limit:g} s with {n_a} actions: {best[0]} user types ({best[1]:.2f} s)")
 
 
+# --------------------------------------------------------------------------- 4. anonymous scale
+
+
+def _scale_br(n_types: int, n_x: int, n_a: int, method: str, queue) -> None:
+    m = random_market(11, n_states=n_x, n_actions=n_a, n_users=n_types, n_providers=2, user_specific=True)
+    game = ProviderGame(m, "anonymous", method=method, max_kinds=64, max_signals=10**12)
+    prof = game.random_profile(np.random.default_rng(5))
+    t0 = time.perf_counter()
+    br = game.best_response(prof, 0)
+    queue.put((time.perf_counter() - t0, br.bound))
+
+
+def timed(target, args, limit: float):
+    """``target(*args, queue)`` in a forked process: ``(seconds, result)`` or ``(None, None)`` beyond ``limit``."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    proc.join(limit * 1.5)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, None
+    return queue.get() if not queue.empty() else (None, None)
+
+
+def bench_scale(observations: list[int], actions: list[int], sizes: list[int], limit: float = 10.0) -> None:
+    """The largest number of user types whose exact anonymous best response finishes within ``limit``:
+    vertex posteriors (docs/model.md §15) next to attracted-set enumeration, on the same markets;
+    where both finish their bounds must agree to 1e-7."""
+    line(f"[4] exact anonymous best response at scale (2 providers, random market and profile), limit {limit:g} s")
+    line("    |X| |A|   types   vertices (s)   attracted sets (s)   ratio   |bound difference|")
+    for n_x in observations:
+        for n_a in actions:
+            alive = {"vertices": True, "exact": True}
+            best = {"vertices": None, "exact": None}
+            for n in sizes:
+                got = {}
+                for method in ("vertices", "exact"):
+                    if alive[method]:
+                        seconds, bound = timed(_scale_br, (n, n_x, n_a, method), limit)
+                        if seconds is None or seconds > limit:
+                            alive[method] = False
+                        else:
+                            got[method] = (seconds, bound)
+                            best[method] = n
+                if not got:
+                    break
+                v, e = got.get("vertices"), got.get("exact")
+                ratio = f"{e[0] / v[0]:6.1f}x" if v and e else "     -"
+                diff = f"{abs(v[1] - e[1]):.1e}" if v and e else "-"
+                if v and e and abs(v[1] - e[1]) > 1e-7:
+                    diff += "  DISAGREE"
+                line(f"    {n_x:3d} {n_a:3d} {n:7d}   {v[0] if v else float('nan'):12.3f}   "
+                     f"{e[0] if e else float('nan'):18.3f}   {ratio}   {diff}")
+            line(f"    -> |X| = {n_x}, |A| = {n_a}: largest within {limit:g} s: vertex posteriors {best['vertices']} "
+                 f"types, attracted sets {best['exact']} types")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a minute or less)")
@@ -160,10 +222,12 @@ def main() -> None:
         bench_dynamics(200, 2, ["highs", "scipy"])
         bench_enumeration(4, 3, 3)
         bench_anonymous([3], limit=10.0)
+        bench_scale([2, 3], [3], [5, 8, 20, 50, 100], limit=10.0)
     else:
         bench_dynamics(1000, 3, ["highs", "highs-per-user", "highs-fresh", "scipy"])
         bench_enumeration(5, 3, 3)
         bench_anonymous([2, 3, 4, 5], limit=10.0)
+        bench_scale([2, 3, 4], [2, 3], [5, 8, 10, 20, 50, 100, 150, 200, 300, 400], limit=10.0)
     line(f"total {time.perf_counter() - started:.1f} s")
 
 
