@@ -67,6 +67,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "pluralign.workflows.experiments.pluralistic_coverage",
     "pluralign.workflows.experiments.value_of_information",
     "pluralign.workflows.experiments.competition_dynamics",
+    "pluralign.workflows.experiments.regimes_compared",
 )
 
 Row = dict[str, Any]
