@@ -136,9 +136,8 @@ def prepare_hyperplanes(H, *, tol: float = DEFAULT_TOL, n_x: int | None = None) 
     and is dropped.
     """
     H = np.asarray(H, dtype=float)
-    if H.ndim == 1:
-        H = H[None, :] if n_x is None or H.size else H.reshape(0, n_x)
     if n_x is None:
+        H = np.atleast_2d(H)
         n_x = H.shape[1]
     H = H.reshape(-1, n_x)
     if not np.all(np.isfinite(H)):
