@@ -60,8 +60,8 @@ left (``leave_k ≥ VHI_k``) with ``leave_payoff_k ≥ PHI_k`` is left (switchin
 keeps every constraint and does not lower the payoff). Identical kinds are merged (their
 masses added): some optimum treats them alike.
 
-Each remaining kind gets a binary ``z_k`` (attracted) and a payoff variable ``y_k`` (the
-objective counts ``mass_k y_k``). The default ``formulation="cells"`` is a perspective
+Each remaining kind gets a binary ``z_k`` (attracted); the objective counts ``mass_k`` times
+the payoff ``y_k`` the kind brings. The default ``formulation="cells"`` is a perspective
 (disjunctive) formulation over aggregated masses. Group the vertices by the provider's pick
 ``a = act_k(v)`` — a best action of ``k`` at ``v``, so ``val_k(v) = g_user[k,a]·v`` and
 ``π_k(v) = g_prov[k,a]·v`` are linear on each group — and let ``M_{k,a} = Σ_{v: act_k(v)=a} λ_v v``
@@ -71,16 +71,18 @@ objective counts ``mass_k y_k``). The default ``formulation="cells"`` is a persp
     Σ_a m_{k,a} = z_k P_X
     Σ_a g_a·m_{k,a} ≥ attract_k z_k                        (participation if attracted)
     Σ_a g_a·(M_{k,a} − m_{k,a}) ≤ leave_k (1 − z_k)         (stays away if not)
-    y_k ≤ Σ_a g_prov[k,a]·m_{k,a} + leave_payoff_k (1 − z_k)
+    y_k = Σ_a g_prov[k,a]·m_{k,a} + leave_payoff_k (1 − z_k)  (substituted into the objective)
 
 with ``g = g_user[k]``. At ``z_k = 1`` the masses force ``m = M`` (nonnegative differences
-summing to zero), so the rows say ``Val_k ≥ attract_k`` and ``y_k ≤ Π_k``; at ``z_k = 0``
-they force ``m = 0``, ``Val_k ≤ leave_k`` and ``y_k ≤ leave_payoff_k``: the program is
+summing to zero), so the rows say ``Val_k ≥ attract_k`` and ``y_k = Π_k``; at ``z_k = 0``
+they force ``m = 0``, ``Val_k ≤ leave_k`` and ``y_k = leave_payoff_k``: the program is
 exact, and its relaxation is the perspective of each kind's two-way choice, far tighter
-than big-M. It adds ``2|A||X|`` columns and ``O(|A|² + |A||X|)`` rows per kind. The other
+than big-M. It adds ``2|A||X| + 1`` columns and ``O(|A|² + |A||X|)`` rows per kind (the
+rows defining ``M`` hold ``|X|`` entries per vertex outside the largest group, which is
+defined by ``Σ_a M_{k,a} = P_X`` instead). The other
 ``formulation=`` values solve the same program, for comparison: ``"persp"`` (one copy of
 ``λ`` per kind: the exact disjunctive hull per kind, ``K·|V|`` more columns) and
-``"bigm"`` (``Val_k − (attract_k − VLO_k)⁺ z_k ≥ VLO_k``, ``Val_k − (VHI_k − leave_k)⁺ z_k ≤
+``"bigm"`` (with a payoff column ``y_k``: ``Val_k − (attract_k − VLO_k)⁺ z_k ≥ VLO_k``, ``Val_k − (VHI_k − leave_k)⁺ z_k ≤
 leave_k``, ``y_k ≤ Π_k + (leave_payoff_k − PLO_k)⁺(1 − z_k)``, ``y_k ≤ leave_payoff_k +
 (PHI_k − leave_payoff_k)⁺ z_k``: small but weak). HiGHS solves the MILP to a relative gap of
 1e-9 (:mod:`pluralign.lp`); the attracted set found is then re-solved as a plain LP, whose
@@ -402,8 +404,10 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
     """The LP (every ``fixed[k] ∈ {0, 1}``) or MILP (``fixed[k] = -1``: free) of the module docstring,
     with its objective multiplied by the returned factor.
 
-    Columns: ``λ_v``, then ``z_k`` and ``y_k`` for the free kinds, then each free kind's
-    extra columns (``"cells"``: ``m_{k,a}``, ``M_{k,a}``; ``"persp"``: the attracted copy of λ).
+    Columns: ``λ_v``, then ``z_k`` for the free kinds, then (``"bigm"``) their ``y_k``, or each
+    free kind's extra columns (``"cells"``: ``m_{k,a}``, ``M_{k,a}``; ``"persp"``: the attracted
+    copy of λ). With ``"cells"`` and ``"persp"`` the payoff ``y_k`` is substituted by its bound
+    (tight at the optimum) straight into the objective.
     """
     d = pb.data
     n_v, n_x = d.vertices.shape[0], pb.Px.size
@@ -413,8 +417,8 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
     out = np.flatnonzero(fixed == 0)
     nf = free.size
     zc = n_v + np.arange(nf)
-    yc = n_v + nf + np.arange(nf)
-    n_col = n_v + 2 * nf
+    yc = n_v + nf + np.arange(nf if formulation == "bigm" else 0)
+    n_col = n_v + nf + yc.size
     first, groups = [], []  # per free kind: its first extra column; ("cells") its actions
     for k in free:
         first.append(n_col)
@@ -425,6 +429,8 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
         elif formulation == "persp":
             n_col += n_v
     R = _Rows(n_col)
+    c = np.zeros(n_col)
+    offset = 0.0
 
     # Bayes plausibility: Σ_v λ_v v = P_X
     R.add([np.concatenate([lam]) for _ in range(n_x)], list(d.vertices.T), pb.Px, pb.Px)
@@ -442,7 +448,7 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
     part = np.isfinite(att) & (att > pb.VLO[free] - eps)
     stay = np.isfinite(lea) & (lea < pb.VHI[free] + eps)
     for i, k in enumerate(free):
-        z, y = zc[i], yc[i]
+        z = zc[i]
         if formulation == "cells":
             acts, nb = groups[i], groups[i].size
             g, gp = pb.gu[k], pb.gp[k]
@@ -469,18 +475,24 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
                 R.add([np.concatenate([m.ravel(), [z]])], [np.concatenate([gv, [-att[i]]])], 0.0, INF)
             if stay[i]:
                 R.add([np.concatenate([M.ravel(), m.ravel(), [z]])], [np.concatenate([gv, -gv, [lea[i]]])], -INF, lea[i])
-            R.add([np.concatenate([[y], m.ravel(), [z]])], [np.concatenate([[1.0], -gq, [L[i]]])], -INF, L[i])
+            # payoff: Σ_a g_prov[k,a]·m_{k,a} + leave_payoff_k (1 − z_k)
+            c[m.ravel()] += pb.mass[k] * gq
+            c[z] -= pb.mass[k] * L[i]
+            offset += pb.mass[k] * L[i]
         elif formulation == "persp":
-            c = first[i] + lam  # the attracted copy λ¹ ≤ λ with Σ_v λ¹_v v = z P_X
-            R.add([np.concatenate([c, [z]]) for _ in range(n_x)],
+            cp = first[i] + lam  # the attracted copy λ¹ ≤ λ with Σ_v λ¹_v v = z P_X
+            R.add([np.concatenate([cp, [z]]) for _ in range(n_x)],
                   [np.concatenate([d.vertices[:, x], [-pb.Px[x]]]) for x in range(n_x)], 0.0, 0.0)
-            R.add([[c[v], v] for v in range(n_v)], [[1.0, -1.0]] * n_v, -INF, 0.0)
+            R.add([[cp[v], v] for v in range(n_v)], [[1.0, -1.0]] * n_v, -INF, 0.0)
             if part[i]:
-                R.add([np.concatenate([c, [z]])], [np.concatenate([d.val[k], [-att[i]]])], 0.0, INF)
+                R.add([np.concatenate([cp, [z]])], [np.concatenate([d.val[k], [-att[i]]])], 0.0, INF)
             if stay[i]:
-                R.add([np.concatenate([lam, c, [z]])], [np.concatenate([d.val[k], -d.val[k], [lea[i]]])], -INF, lea[i])
-            R.add([np.concatenate([[y], c, [z]])], [np.concatenate([[1.0], -d.pi[k], [L[i]]])], -INF, L[i])
+                R.add([np.concatenate([lam, cp, [z]])], [np.concatenate([d.val[k], -d.val[k], [lea[i]]])], -INF, lea[i])
+            c[cp] += pb.mass[k] * d.pi[k]
+            c[z] -= pb.mass[k] * L[i]
+            offset += pb.mass[k] * L[i]
         else:  # big-M
+            y = yc[i]
             VLO, VHI = pb.VLO[k] - eps, pb.VHI[k] + eps
             if part[i]:
                 R.add([np.concatenate([lam, [z]])], [np.concatenate([d.val[k], [-(att[i] - VLO)]])], VLO, INF)
@@ -492,18 +504,18 @@ def _program(pb: _Problem, fixed: np.ndarray, formulation: str = "cells") -> tup
             R.add([[y, z]], [[1.0, -M2]], -INF, L[i])
 
     A, lo, hi = R.matrix()
-    c = np.zeros(n_col)
     if inn.size:
-        c[:n_v] = pb.mass[inn] @ d.pi[inn]
-    offset = float(pb.mass[out] @ pb.leave_payoff[out]) if out.size else 0.0
+        c[:n_v] += pb.mass[inn] @ d.pi[inn]
+    offset += float(pb.mass[out] @ pb.leave_payoff[out]) if out.size else 0.0
     col_lo = np.zeros(n_col)
     col_hi = np.full(n_col, INF)
     integrality = None
     if nf:
-        c[yc] = pb.mass[free]
         col_hi[zc] = 1.0
-        col_lo[yc] = np.minimum(pb.PLO[free], L) - eps
-        col_hi[yc] = np.maximum(pb.PHI[free], L) + eps
+        if yc.size:
+            c[yc] = pb.mass[free]
+            col_lo[yc] = np.minimum(pb.PLO[free], L) - eps
+            col_hi[yc] = np.maximum(pb.PHI[free], L) + eps
         integrality = np.zeros(n_col, dtype=np.int8)
         integrality[zc] = 1
     # Masses of many kinds make tiny costs; HiGHS's simplex copes far better with costs of
