@@ -410,3 +410,14 @@ def test_verify_exact_attaches_a_certificate_that_the_checker_proves():
     assert [float(r) for r in v.certificate.regrets] == [0.0, 0.0]
     plain = game.verify(game.uninformative())
     assert plain.certificate is None and not plain.proven
+
+
+def test_an_lp_highs_cannot_settle_does_not_stop_the_dynamics():
+    """An attracted-set LP of this aligned market (participation a hair above what is reachable)
+    leaves HiGHS 'unknown' with and without presolve and scipy 'error' at tolerance 1e-9:
+    solve_robust retries at HiGHS's default tolerance (a relaxation), and dynamics go on."""
+    from pluralign.catalog import aligned_construction
+
+    m = aligned_construction(0, n_states=3, n_actions=3, n_users=3, n_providers=2, noise=0.3, user_specific=True).market
+    found = dynamics_solve(ProviderGame(m, "anonymous", rule=RECOMMENDED), random_state=0, max_rounds=10)
+    assert found.runs

@@ -55,6 +55,8 @@ INF = float("inf")
 #: HiGHS's primal and dual feasibility tolerances (its default, 1e-7, lets a bound's LP gain
 #: ~1e-7 × its multipliers from constraint violations; certificates compare regrets with 1e-6).
 FEASIBILITY_TOL = 1e-9
+#: The last retry of :func:`solve_robust` when HiGHS cannot settle a program at FEASIBILITY_TOL.
+LOOSE_FEASIBILITY_TOL = 1e-7
 Sense = Literal["min", "max"]
 Backend = Literal["highs", "scipy"]
 
@@ -250,11 +252,14 @@ def _read_highs(h, backend: str, started: float, mip: bool = False) -> LPResult:
     )
 
 
-def _solve_highs(lp: LinearProgram, presolve: bool = True) -> LPResult:
+def _solve_highs(lp: LinearProgram, presolve: bool = True, feasibility_tol: float | None = None) -> LPResult:
     started = time.perf_counter()
     h = _new_highs()
     if not presolve:
         h.setOptionValue("presolve", "off")
+    if feasibility_tol is not None:
+        for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(option, feasibility_tol)
     if lp.is_mip:
         h.setOptionValue("mip_rel_gap", 1e-9)
         h.setOptionValue("mip_abs_gap", 1e-12)
@@ -337,7 +342,9 @@ def _solve_scipy_milp(lp: LinearProgram) -> LPResult:
     return LPResult("optimal", np.asarray(res.x, dtype=float), sign * float(res.fun) + lp.offset, None, None, "scipy", 0, seconds)
 
 
-def solve_lp(lp: LinearProgram, backend: Backend = "highs", *, presolve: bool = True) -> LPResult:
+def solve_lp(
+    lp: LinearProgram, backend: Backend = "highs", *, presolve: bool = True, feasibility_tol: float | None = None
+) -> LPResult:
     """Solve ``lp`` with the named backend; never raises for infeasible/unbounded programs.
 
     >>> lp = LinearProgram.build(c=[1, 1], A=[[1, 2]], row_lower=[1], row_upper=[INF])
@@ -345,7 +352,7 @@ def solve_lp(lp: LinearProgram, backend: Backend = "highs", *, presolve: bool = 
     (0.5, 0.5)
     """
     if backend == "highs":
-        return _solve_highs(lp, presolve)
+        return _solve_highs(lp, presolve, feasibility_tol)
     if backend == "scipy":
         return _solve_scipy(lp)
     raise ValueError(f"unknown LP backend {backend!r}; choose 'highs' or 'scipy'")
@@ -445,8 +452,9 @@ def solve_robust(lp: LinearProgram) -> LPResult:
     """Solve with HiGHS, and do not take its word for failure: an "infeasible" or "unbounded"
     answer is re-checked without presolve (HiGHS's presolve has been seen to call a feasible,
     tightly toleranced program infeasible — for a bound's LP that would understate a supremum),
-    and a status HiGHS cannot settle is retried with the scipy backend. Returns the first
-    optimal result, else the confirmed failure."""
+    and a status HiGHS cannot settle is retried with the scipy backend and then with HiGHS's
+    default tolerances (1e-7: a relaxation, so its optimum can only be higher and its
+    infeasibility is real). Returns the first optimal result, else the confirmed failure."""
     res = solve_lp(lp, backend="highs")
     if res.optimal:
         return res
@@ -457,7 +465,10 @@ def solve_robust(lp: LinearProgram) -> LPResult:
             return alt if alt.status in TRUSTED else res
         return res
     alt = solve_lp(lp, backend="scipy")
-    return alt if alt.status in TRUSTED else res
+    if alt.status in TRUSTED:
+        return alt
+    loose = solve_lp(lp, backend="highs", feasibility_tol=LOOSE_FEASIBILITY_TOL)
+    return loose if loose.status in TRUSTED else res
 
 
 # --------------------------------------------------------------------------- batches
