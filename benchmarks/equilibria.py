@@ -20,6 +20,7 @@ import argparse
 import multiprocessing as mp
 import platform
 import time
+
 import numpy as np
 
 from pluralign.analysis.game import ProviderGame

@@ -11,7 +11,6 @@ from hypothesis import settings
 
 from pluralign.workflows.cli import app, run
 
-
 # Property tests are deterministic by default (the same examples on every run, so CI cannot
 # flake); `HYPOTHESIS_PROFILE=explore pytest` searches afresh with random examples.
 settings.register_profile("deterministic", deadline=None, derandomize=True, print_blob=True)

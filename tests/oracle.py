@@ -26,7 +26,6 @@ import itertools
 import numpy as np
 from scipy.optimize import linprog
 
-
 # --------------------------------------------------------------------------- users
 
 

@@ -43,7 +43,7 @@ def test_equilibria_match_brute_force_on_random_markets():
         for prof in itertools.product(range(4), repeat=2):
             base = evaluate(t, m.p, prof).payoffs
             ok = all(
-                evaluate(t, m.p, tuple(q if l == i else prof[l] for l in range(2))).payoffs[i] <= base[i] + 1e-9
+                evaluate(t, m.p, tuple(q if o == i else prof[o] for o in range(2))).payoffs[i] <= base[i] + 1e-9
                 for i in range(2)
                 for q in range(4)
             )

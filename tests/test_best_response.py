@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -25,9 +25,9 @@ from pluralign.analysis.persuasion import (
     joint_objective,
     joint_value_rows,
 )
+from pluralign.analysis.policies import bell, partition_schemes, random_schemes, recommendation_schemes, set_partitions
 from pluralign.analysis.responses.per_user import persuasion_blocks, strictly_obedient_revelation
 from pluralign.analysis.responses.result import BestResponse
-from pluralign.analysis.policies import bell, partition_schemes, random_schemes, recommendation_schemes, set_partitions
 from pluralign.catalog import load, random_market
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, full_revelation, no_information, recommendation

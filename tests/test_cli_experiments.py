@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pluralign.workflows.reproduce import resolve_names
 from pluralign.workflows.experiments import registry
+from pluralign.workflows.reproduce import resolve_names
 
 
 def write_config(path: Path, out: Path, grid: str = "{n_states: [2, 3]}", seeds: str = "2") -> Path:

@@ -9,8 +9,8 @@ hand in the comment), and a regret tolerance. One shared test body runs them all
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -20,7 +20,6 @@ from pluralign.analysis.game import ProviderGame
 from pluralign.analysis.induced import pure_equilibria
 from pluralign.analysis.limits import SizeError
 from pluralign.analysis.responses.result import BestResponse
-from pluralign.analysis.solvers import dynamics as dynmod
 from pluralign.analysis.solvers.dynamics import dynamics_solve, seed_streams, start_profiles
 from pluralign.analysis.solvers.enumeration import enumerate_solve
 from pluralign.catalog import load, random_market

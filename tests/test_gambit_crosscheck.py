@@ -3,7 +3,6 @@ equal the ones pluralign enumerates (test-only extra; skipped when pygambit is m
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from pluralign.analysis.game import ProviderGame

@@ -7,13 +7,13 @@ deviation is also played: the oracle's own response to the applied profile must 
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 
-import oracle
 from pluralign.analysis.game import ProviderGame
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
-from pluralign.model.users import ResponseRule, provider_payoffs, respond
+from pluralign.model.users import ResponseRule
 
 N_CASES = 800
 KINDS = ("random", "grid", "duplicated users", "zero-prior state", "one action", "one state", "noisy observations",
@@ -68,11 +68,6 @@ def draw_settings(rng: np.random.Generator) -> tuple[ResponseRule, str, str]:
 def scheme_lists(market: Market, profile: Profile) -> list:
     sig = profile.per_user(market.n_users)
     return [[np.array(sig[i, j]) for j in range(market.n_users)] for i in range(market.n_providers)]
-
-
-def cases():
-    for n in range(N_CASES):
-        yield n
 
 
 @pytest.mark.parametrize("chunk", range(8))
@@ -179,7 +174,7 @@ def test_private_observations_agree_with_the_oracle(chunk):
         n_y = int(rng.integers(2, 4))
         m_users = int(rng.integers(1, 3))
         grid = n % 3 == 0
-        draw = (lambda *s: rng.integers(0, 3, size=s) / 2) if grid else (lambda *s: rng.random(s))
+        draw = (lambda *s, rng=rng: rng.integers(0, 3, size=s) / 2) if grid else (lambda *s, rng=rng: rng.random(s))
         market = Market.from_arrays(prior=rng.dirichlet(np.ones(n_y)), u=draw(m_users, 2, n_y),
                                     U=draw(2, m_users, 2, n_y), p=rng.dirichlet(np.ones(m_users)),
                                     private_observation=rng.dirichlet(np.ones(2), size=n_y))

@@ -7,6 +7,7 @@ for long and broken computations.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -317,10 +318,8 @@ def _wait_for_rows(proc: subprocess.Popen, run_dir: Path, at_least: int, timeout
 
 
 def _reap(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.communicate(timeout=10)
 
 

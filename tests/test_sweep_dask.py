@@ -12,8 +12,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from pluralign.workflows.sweep import load_config, load_run, run_sweep  # noqa: E402
 from test_sweep import _reap, _start, _wait_for_rows, _write_slow_config, config, store_rows  # noqa: E402
+
+from pluralign.workflows.sweep import load_config, load_run, run_sweep  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import html
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = ["table", "cell"]
 

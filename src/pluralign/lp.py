@@ -91,7 +91,7 @@ class LinearProgram:
         sense: Sense = "min",
         offset: float = 0.0,
         integrality=None,
-    ) -> "LinearProgram":
+    ) -> LinearProgram:
         """Build from array-likes; ``A`` may be dense or any scipy sparse matrix.
 
         Column bounds default to ``x ≥ 0``. ``integrality[c] = 1`` makes column c integer
@@ -145,7 +145,7 @@ class LPResult:
     def optimal(self) -> bool:
         return self.status == "optimal"
 
-    def require_optimal(self, what: str = "linear program") -> "LPResult":
+    def require_optimal(self, what: str = "linear program") -> LPResult:
         """Return self, or raise :class:`LPError` naming ``what`` and the status."""
         if not self.optimal:
             raise LPError(f"{what}: solver status {self.status!r}")

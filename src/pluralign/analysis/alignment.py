@@ -47,8 +47,9 @@ scipy's ``linprog`` (an independent second computation).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp

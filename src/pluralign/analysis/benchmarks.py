@@ -69,7 +69,7 @@ class MonopolyResult:
     menu: np.ndarray | None = None
 
     @classmethod
-    def from_persuasion(cls, i: int, j: int, r: PersuasionResult) -> "MonopolyResult":
+    def from_persuasion(cls, i: int, j: int, r: PersuasionResult) -> MonopolyResult:
         return cls(i, j, r.provider_utility, r.user_utility, r.scheme, r.margin)
 
     def scheme_dict(self, market: Market) -> dict:

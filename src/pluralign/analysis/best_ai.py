@@ -183,7 +183,7 @@ def best_ai_dynamics(
     history = [profile]
     converged = cycle = False
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 - the count is read after the loop
         changed = False
         for i in range(k):
             payoffs, current = _best_responses(tables, market.p, profile, i, tol, mode)

@@ -32,8 +32,9 @@ subsets of K' models.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -308,7 +309,7 @@ def split_items(n: int, test_fraction: float, rng: np.random.Generator) -> tuple
 
 def diversity_sizes(K: int, points: int = 8) -> list[int]:
     """Ensemble sizes for the diversity curve: about ``points`` sizes from 1 to K, geometrically spaced."""
-    if K <= points:
+    if points >= K:
         return list(range(1, K + 1))
     return sorted({int(round(x)) for x in np.geomspace(1, K, points)} | {1, K})
 
@@ -571,7 +572,7 @@ def coverage(
         for _ in range(count):
             cols = np.sort(rng.choice(K, size=size, replace=False))
             errs = []
-            for name, tr, te in splits:
+            for _name, tr, te in splits:
                 fit = fit_ensemble(S[np.ix_(tr, cols)], t[tr], loss=loss, variant=variant)
                 ev = te if te.size else tr
                 errs.append(fit.error_on(S[np.ix_(ev, cols)], t[ev]))

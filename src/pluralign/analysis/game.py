@@ -62,7 +62,7 @@ from pluralign.html import table
 from pluralign.model.kinds import Layout, kinds_of, layout_of
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile, Regime, full_revelation, no_information
-from pluralign.model.users import ResponseRule, Response, provider_payoffs, respond
+from pluralign.model.users import Response, ResponseRule, provider_payoffs, respond
 
 __all__ = ["ProviderGame", "Verification", "best_response", "verify", "DEFAULT_TOL", "DEFAULT_MARGIN", "METHODS"]
 
@@ -156,7 +156,7 @@ class ProviderGame:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     # ------------------------------------------------------------------ settings
-    def replace(self, **changes) -> "ProviderGame":
+    def replace(self, **changes) -> ProviderGame:
         """The same game with other settings (unknown names are a ``TypeError``)."""
         return dataclasses.replace(self, **changes)
 
@@ -345,7 +345,7 @@ class ProviderGame:
         return models
 
     # ------------------------------------------------------------------ verification
-    def verify(self, profile: Profile, *, exact: bool = False) -> "Verification":
+    def verify(self, profile: Profile, *, exact: bool = False) -> Verification:
         """Check ``profile`` from scratch: users' response, payoffs, and every provider's exact best response.
 
         ``exact=True`` also builds an exact rational certificate (:func:`pluralign.analysis.certificates.certify`,

@@ -21,9 +21,9 @@ Converters: :meth:`InducedGame.to_gambit` (a ``pygambit.Game``, for cross-checks
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Sequence
 
 import numpy as np
 

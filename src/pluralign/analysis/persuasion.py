@@ -29,10 +29,9 @@ Each builder is a small pure function, unit-tested against hand-written matrices
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
-
-import itertools
 
 import numpy as np
 import scipy.sparse as sp
@@ -413,20 +412,20 @@ def build_menu_lp(
 
     * ``Σ_a σ_k[x, a] = 1`` and obedience ``Σ_x σ_k[x, a](E_k[x, a] − E_k[x, b] − δ_k P_k(x)) ≥ 0``;
     * participation ``f_k ≥ participation[k]`` (where finite);
-    * epigraph: for every kind l ∈ members and item r ∈ T, r ≠ l: ``t_{l,r}[s] ≥ Σ_x σ_r[x, s] E_l[x, b]``
-      for all b, so ``Σ_s t_{l,r}[s]`` bounds l's value of item r (convex in σ_r);
-    * incentive compatibility for l ∈ T: ``f_l − Σ_s t_{l,r}[s] ≥ −ic_slack[l]``;
-    * "does not prefer any item" for l ∉ T: ``Σ_s t_{l,r}[s] ≤ outside_cap[l]``.
+    * epigraph: for every kind v ∈ members and item r ∈ T, r ≠ v: ``t_{v,r}[s] ≥ Σ_x σ_r[x, s] E_l[x, b]``
+      for all b, so ``Σ_s t_{v,r}[s]`` bounds v's value of item r (convex in σ_r);
+    * incentive compatibility for v ∈ T: ``f_l − Σ_s t_{v,r}[s] ≥ −ic_slack[v]``;
+    * "does not prefer any item" for v ∉ T: ``Σ_s t_{v,r}[s] ≤ outside_cap[v]``.
 
     Objective: ``Σ_{k∈T} p_k (own_weight[k] Σ σ_k[x, a] Σ_y P_k U_k[a, y] + attract_const[k]) +
-    Σ_{l∉T} p_l leave[l]``. Arrays are per kind; ``P`` one prior or one per kind.
+    Σ_{v∉T} p_l leave[v]``. Arrays are per kind; ``P`` one prior or one per kind.
     """
     K = u.shape[0]
     n_x, n_a = P.shape[-2], u.shape[1]
     T = tuple(int(k) for k in T)
     members = tuple(int(k) for k in members)
     N = [k for k in members if k not in T]
-    pairs = tuple((l, r) for l in members for r in T if l != r)
+    pairs = tuple((v, r) for v in members for r in T if v != r)
     block = n_x * n_a
     n_col = len(T) * block + len(pairs) * n_a
     weight = np.ones(K) if own_weight is None else np.asarray(own_weight, dtype=float)
@@ -455,20 +454,20 @@ def build_menu_lp(
                     add(base + np.arange(n_x) * n_a + a, Ek[:, a] - Ek[:, b] - margin[k] * Pk, 0.0, INF)
         if np.isfinite(participation[k]):
             add(base + np.arange(block), Ek.ravel(), float(participation[k]), INF)
-    for q, (l, r) in enumerate(pairs):
+    for q, (v, r) in enumerate(pairs):
         tcol = len(T) * block + q * n_a
-        El = expected(P, u, l)
+        El = expected(P, u, v)
         rbase = T.index(r) * block
         for s in range(n_a):  # item r's signal s recommends action s
             for b in range(n_a):
                 add([tcol + s] + list(rbase + np.arange(n_x) * n_a + s), [1.0] + list(-El[:, b]), 0.0, INF)
-        if l in T:
-            lbase = T.index(l) * block
+        if v in T:
+            lbase = T.index(v) * block
             add(list(lbase + np.arange(block)) + list(tcol + np.arange(n_a)),
-                list(expected(P, u, l).ravel()) + [-1.0] * n_a, -float(slack[l]), INF)
+                list(expected(P, u, v).ravel()) + [-1.0] * n_a, -float(slack[v]), INF)
         else:
-            add(tcol + np.arange(n_a), np.ones(n_a), -INF, float(outside_cap[l]))
-    offset = float(sum(p[k] * const[k] for k in T) + sum(p[l] * leave[l] for l in N))
+            add(tcol + np.arange(n_a), np.ones(n_a), -INF, float(outside_cap[v]))
+    offset = float(sum(p[k] * const[k] for k in T) + sum(p[v] * leave[v] for v in N))
     A = sp.csr_matrix(np.array(rows)) if rows else sp.csr_matrix((0, n_col))
     col_hi = np.concatenate([np.ones(len(T) * block), np.full(len(pairs) * n_a, INF)])
     lp = LinearProgram.build(c=c, A=A, row_lower=lo, row_upper=hi, col_lower=0.0, col_upper=col_hi, sense="max",

@@ -59,7 +59,8 @@ says to ``pip install 'pluralign[data]'``.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 

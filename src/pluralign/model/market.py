@@ -26,9 +26,9 @@ use (dense ``|X| × |Y|``), so reading a market never allocates it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import numpy as np
 
@@ -118,7 +118,7 @@ class Market:
         user_specific: Sequence[bool] | None = None,
         private_observation=None,
         private_signals: Sequence[str] | None = None,
-    ) -> "Market":
+    ) -> Market:
         """Build a market from arrays and check them.
 
         Give either ``P[x, y]`` or ``prior[y]`` (with optional ``observation[y, x]``).
@@ -253,7 +253,7 @@ class Market:
     def action_index(self, name: str) -> int:
         return _index(self.actions, name, "action")
 
-    def replace(self, **changes) -> "Market":
+    def replace(self, **changes) -> Market:
         """A copy with arrays or names replaced (re-validated), e.g. ``m.replace(u=new_u)``."""
         kwargs = dict(
             prior=self.prior,
@@ -278,7 +278,7 @@ class Market:
             kwargs["user_specific"] = None
         return Market.from_arrays(**kwargs)
 
-    def equals(self, other: "Market") -> bool:
+    def equals(self, other: Market) -> bool:
         """Exact equality of every name and array (used by round-trip tests)."""
         if not isinstance(other, Market):
             return False
@@ -324,7 +324,7 @@ class Market:
 
 def _check_private(obs: np.ndarray, names: tuple[str, ...], n_y: int) -> None:
     """``P(z | y)`` rows: one per state, probabilities summing to 1, one name per z (a ``MarketError`` otherwise)."""
-    from pluralign.model.validation import Collector, MarketError, PROB_TOL
+    from pluralign.model.validation import PROB_TOL, Collector, MarketError
 
     out = Collector()
     if obs.ndim != 2 or obs.shape[0] != n_y or obs.shape[1] < 1:

@@ -19,8 +19,9 @@ array([[0., 1.],
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class Profile:
 
     # ------------------------------------------------------------ builders
     @classmethod
-    def anonymous(cls, schemes: Sequence) -> "Profile":
+    def anonymous(cls, schemes: Sequence) -> Profile:
         """One scheme per provider."""
         checked = [check_scheme(s, what=f"provider {i} scheme") for i, s in enumerate(schemes)]
         _same_rows(checked)
@@ -151,7 +152,7 @@ class Profile:
         return cls("anonymous", np.stack(_pad(checked, width)))
 
     @classmethod
-    def personalized(cls, schemes: Sequence[Sequence]) -> "Profile":
+    def personalized(cls, schemes: Sequence[Sequence]) -> Profile:
         """``schemes[i][j]``: provider i's scheme for user j."""
         checked = [
             [check_scheme(s, what=f"provider {i}, user {j} scheme") for j, s in enumerate(row)]
@@ -167,7 +168,7 @@ class Profile:
     @classmethod
     def uniform(
         cls, regime: Regime, scheme, n_providers: int, n_users: int, *, menus: bool = False, n_private: int = 1
-    ) -> "Profile":
+    ) -> Profile:
         """Every provider uses ``scheme`` for every item (``n_private`` reports per type with menus)."""
         s = check_scheme(scheme)
         shape = {
@@ -221,7 +222,7 @@ class Profile:
             index += (report,)
         return trim_signals(self.schemes[index])
 
-    def with_policy(self, provider: int, policy, users=None) -> "Profile":
+    def with_policy(self, provider: int, policy, users=None) -> Profile:
         """A new profile in which ``provider`` plays ``policy``: one scheme ``[x, s]`` for every
         item, or all its items (``item_shape + [x, s]``, e.g. ``[j, x, s]`` when personalized).
 
@@ -253,7 +254,7 @@ class Profile:
             arr[provider, sel] = policy[sel]
         return Profile(self.regime, arr, self.menus)
 
-    def replace(self, provider: int, scheme, user: int | None = None) -> "Profile":
+    def replace(self, provider: int, scheme, user: int | None = None) -> Profile:
         """A new profile with one provider's scheme (for one user, or for all) replaced."""
         return self.with_policy(provider, scheme, None if user is None else [user])
 

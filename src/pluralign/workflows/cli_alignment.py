@@ -8,7 +8,6 @@ result's ``to_dict()``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -144,7 +143,7 @@ def anes_command(
         "pairs", "--states", help="States: pairs (perceived positions, 47) or scenarios (3: the candidates' order, who is nearer the centre)."
     ),
     partisanship: float = typer.Option(0.0, "--partisanship", help="Weight (0-1) of party loyalty in voters' utility."),
-    save: Optional[Path] = typer.Option(None, "--save", "--save-market", help="Also write the market to this file (.yaml or .json)."),
+    save: Path | None = typer.Option(None, "--save", "--save-market", help="Also write the market to this file (.yaml or .json)."),
     variant: str = typer.Option("cone", "--variant", help="Weights: cone or simplex."),
     offset: str = typer.Option("scalar", "--offset", help="Offset: scalar or state."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the shape of align --json)."),
@@ -208,23 +207,23 @@ def _print_coverage(report, source: str, limit: int) -> None:
 
 
 def coverage_command(
-    scores: Optional[str] = typer.Argument(None, help="Scores table (.csv, .tsv or .parquet): one row per item (and group)."),
-    target: Optional[str] = typer.Option(None, "--target", help="Column with the target ratings."),
-    group: Optional[str] = typer.Option(None, "--group", help="Column naming the person/group each row belongs to."),
-    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated model columns (default: every other numeric column)."),
+    scores: str | None = typer.Argument(None, help="Scores table (.csv, .tsv or .parquet): one row per item (and group)."),
+    target: str | None = typer.Option(None, "--target", help="Column with the target ratings."),
+    group: str | None = typer.Option(None, "--group", help="Column naming the person/group each row belongs to."),
+    models: str | None = typer.Option(None, "--models", help="Comma-separated model columns (default: every other numeric column)."),
     item: str = typer.Option("item", "--item", help="Identifier column to leave out of the models, if present."),
     loss: str = typer.Option("linf", "--loss", help="linf, l1 or l2."),
     variant: str = typer.Option("cone", "--variant", help="Weights: cone (λ ≥ 0) or simplex."),
     test_fraction: float = typer.Option(0.3, "--test-fraction", help="Share of each group's items held out (0 = none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of the diversity curve's subsets."),
     subsets: int = typer.Option(10, "--subsets", help="Random model subsets per size on the diversity curve."),
-    market: Optional[str] = typer.Option(None, "--market", help="Use a market's utilities instead of a file (file, bundled name, or anes96)."),
+    market: str | None = typer.Option(None, "--market", help="Use a market's utilities instead of a file (file, bundled name, or anes96)."),
     limit: int = typer.Option(40, "--limit", help="Show at most this many groups in the table."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Fit each target (person or group) by a nonnegative mix of model scores; held-out error and diversity curve."""
-    from pluralign.analysis.ensembles import LOSSES, coverage_from_columns
     from pluralign.analysis.alignment import VARIANTS
+    from pluralign.analysis.ensembles import LOSSES, coverage_from_columns
     from pluralign.data import MissingExtra, market_table, read_table
 
     _choice(loss, LOSSES, "--loss")
@@ -284,7 +283,7 @@ def movielens_command(
     out: Path = typer.Option(..., "--out", help="Where to write the scores table (CSV)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the persona/target split of users."),
     min_ratings: int = typer.Option(20, "--min-ratings", help="Ratings a target user needs."),
-    max_users: Optional[int] = typer.Option(None, "--max-users", help="Keep at most this many target users (seeded)."),
+    max_users: int | None = typer.Option(None, "--max-users", help="Keep at most this many target users (seeded)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Turn a MovieLens folder into a scores table: target users' ratings and genre-fan persona models."""

@@ -66,12 +66,11 @@ def vertex_response(
 ) -> BestResponse:
     """The best response by vertex posteriors (module docstring). Anonymous regime, no menus."""
     started = time.perf_counter()
-    m = problem.market
     ((items, group),) = groups_of(problem)
     if aggregate:
-        members, mass, classes = aggregate_kinds(problem, group)
+        members, mass, _ = aggregate_kinds(problem, group)
     else:
-        members, mass, classes = group, problem.kinds.mass, {int(k): [int(k)] for k in group}
+        members, mass = group, problem.kinds.mass
     res = vertex_deviation(**vertex_inputs(problem, members, mass), tol=tol)
     pool = CandidatePool(problem, [(items, group)])
     lps = res.lp_solves
@@ -83,7 +82,7 @@ def vertex_response(
         # cost the strict deviation. Try T, and T with only the kinds that gain or must be won.
         T = np.flatnonzero(res.attracted)
         inputs = vertex_inputs(problem, members, mass)
-        needed = T[(res.payoffs[T] > inputs["leave_payoff"][T] + 1e-9) | np.isneginf(inputs["leave"][T])]
+        needed = T[(res.payoffs[T] > inputs["leave_payoff"][T] + 1e-6) | np.isneginf(inputs["leave"][T])]
         for attracted in [T] + ([needed] if needed.size < T.size else []):
             scheme = _attain(problem, members, mass, attracted, rebuilt.recommendations)
             lps += 1

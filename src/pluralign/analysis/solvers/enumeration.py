@@ -28,8 +28,9 @@ import numpy as np
 from pluralign.analysis.game import ProviderGame
 from pluralign.analysis.induced import group_items, payoff_table, policy_tables, pure_equilibria, strategy_tables
 from pluralign.analysis.limits import MAX_PROFILES, SizeError
-from pluralign.analysis.policies import PolicyClass, policy_class as class_schemes
-from pluralign.analysis.solvers.results import Equilibrium, EnumerationResult
+from pluralign.analysis.policies import PolicyClass
+from pluralign.analysis.policies import policy_class as class_schemes
+from pluralign.analysis.solvers.results import EnumerationResult, Equilibrium
 
 __all__ = ["enumerate_solve", "MAX_LISTED"]
 

@@ -177,7 +177,7 @@ def summary(rows: list[dict]) -> list[dict]:
     markets where guarantees A and C hold, and where "all uninformative" is an anonymous equilibrium ("silent")."""
     table = []
     for (market, noise), group in group_rows(rows, ["market", "noise"]).items():
-        def share(key: str) -> float:
+        def share(key: str, group=group) -> float:
             vals = [bool(r[key]) for r in group if r[key] is not None]
             return float(np.mean(vals)) if vals else float("nan")
 

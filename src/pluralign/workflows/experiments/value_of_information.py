@@ -124,7 +124,7 @@ def figures(rows: list[dict]) -> list[tuple[str, Figure]]:
 
 def summary(rows: list[dict]) -> list[dict]:
     """Means per grid point (the parameters that vary, and always ``n_states``)."""
-    keys = ["n_states"] + [c for c in varying(rows, ["n_actions", "n_users", "n_providers", "user_specific"])]
+    keys = ["n_states", *varying(rows, ["n_actions", "n_users", "n_providers", "user_specific"])]
     table = []
     for values, group in group_rows(rows, keys).items():
         entry = dict(zip(keys, values))

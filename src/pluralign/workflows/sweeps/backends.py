@@ -87,7 +87,7 @@ def _run_local(tasks: Sequence[Task], record: Record, *, workers: int, **_: Any)
                 "a worker process died (out of memory, or a crash in native code?); finished results are kept — "
                 "rerun to resume, or run with --backend serial to find the task"
             ) from None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             outcome = _error_outcome(task, exc)
         record(task, outcome)
 
@@ -153,7 +153,7 @@ def _run_dask(tasks: Sequence[Task], record: Record, *, workers: int, scheduler:
             _, task = inflight.pop(future.key)
             try:
                 outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker: the task kills workers
+            except Exception as exc:
                 outcome = _error_outcome(task, exc)
             record(task, outcome)
 

@@ -9,7 +9,7 @@ __all__: list[str] = []  # the driver's own: _NoProgress, _Progress, _Notes
 
 
 class _NoProgress:
-    def __enter__(self) -> "_NoProgress":
+    def __enter__(self) -> _NoProgress:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -59,7 +59,7 @@ class _Progress:
         self._task = self._bar.add_task(label, total=total, completed=done, failed="")
         self._failed = 0
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         self._bar.start()
         return self
 

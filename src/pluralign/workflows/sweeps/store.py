@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ class ResultsStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ResultsStore":
+    def __enter__(self) -> ResultsStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -92,7 +92,7 @@ class ResultsStore:
 
     def record(self, task: Task, outcome: Outcome) -> None:
         """Insert (or, on a retry, replace) the task's row, in one transaction."""
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._db:
             self._db.execute(
                 "INSERT INTO tasks (key, experiment, params, seed, status, result, error, traceback, seconds, finished_at)"

@@ -67,6 +67,6 @@ def execute_task(task: Task) -> Outcome:
         if not isinstance(row, Mapping):
             raise TypeError(f"{task.experiment}.run() must return a dict, got {type(row).__name__}")
         text = json.dumps(json_safe(json.loads(json.dumps(dict(row), default=_json_default))), allow_nan=False)
-    except Exception as exc:  # noqa: BLE001 — recorded, the sweep goes on
+    except Exception as exc:
         return Outcome(task.key, "error", None, one_line(exc), tb.format_exc(limit=30), time.perf_counter() - started)
     return Outcome(task.key, "ok", text, None, None, time.perf_counter() - started)
