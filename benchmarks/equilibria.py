@@ -122,7 +122,7 @@ def _one_br(n_users: int, n_actions: int, queue) -> None:
 
 
 def timed_br(n_users: int, n_actions: int, limit: float) -> tuple[float | None, int]:
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")  # a fresh process: forking after HiGHS has started its threads can hang
     queue = ctx.Queue()
     proc = ctx.Process(target=_one_br, args=(n_users, n_actions, queue))
     proc.start()
@@ -167,7 +167,7 @@ def _scale_br(n_types: int, n_x: int, n_a: int, method: str, queue) -> None:
 
 def timed(target, args, limit: float):
     """``target(*args, queue)`` in a forked process: ``(seconds, result)`` or ``(None, None)`` beyond ``limit``."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")  # a fresh process: forking after HiGHS has started its threads can hang
     queue = ctx.Queue()
     proc = ctx.Process(target=target, args=(*args, queue))
     proc.start()
