@@ -8,6 +8,12 @@ Market('prosecutor': 2 states, 2 observations, 2 actions, 1 users, 2 providers)
 """
 
 from pluralign.catalog.bundled import load, names, path
-from pluralign.catalog.generators import AlignedConstruction, aligned_construction, aligned_market, random_market
+from pluralign.catalog.generators import (
+    AlignedConstruction,
+    aligned_construction,
+    aligned_market,
+    perturbed,
+    random_market,
+)
 
-__all__ = ["names", "load", "path", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction"]
+__all__ = ["names", "load", "path", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction", "perturbed"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from pluralign.model.market import Market
 
-__all__ = ["random_market", "aligned_market", "AlignedConstruction", "aligned_construction"]
+__all__ = ["random_market", "aligned_market", "AlignedConstruction", "aligned_construction", "perturbed"]
 
 
 def _prior(rng: np.random.Generator, n: int, concentration: float) -> np.ndarray:
@@ -144,3 +144,13 @@ def aligned_construction(
 def aligned_market(seed: int, *args, **kwargs) -> Market:
     """The market of :func:`aligned_construction` (same arguments)."""
     return aligned_construction(seed, *args, **kwargs).market
+
+
+def perturbed(market: Market, noise: float, seed: int) -> Market:
+    """``market`` with every user's utility moved by seeded uniform noise in [−noise, noise],
+    clipped to [0, 1] (the market itself when ``noise`` is 0); named ``"<name>+noise<η>"``."""
+    if noise == 0:
+        return market
+    rng = np.random.default_rng(seed)
+    u = np.clip(market.u + rng.uniform(-noise, noise, size=market.u.shape), 0.0, 1.0)
+    return market.replace(u=u, name=f"{market.name}+noise{noise:g}")

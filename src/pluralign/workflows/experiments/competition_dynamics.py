@@ -93,12 +93,7 @@ def make_market(params: Params, seed: int) -> Market:
             seed, n_states=params.n_states, n_actions=params.n_actions, n_users=params.n_users,
             n_providers=params.n_providers, noise=params.noise, user_specific=True,
         ).market
-    market = catalog.load(params.market)
-    if params.perturb == 0:
-        return market
-    rng = np.random.default_rng(seed)
-    u = np.clip(market.u + rng.uniform(-params.perturb, params.perturb, size=market.u.shape), 0.0, 1.0)
-    return market.replace(u=u, name=f"{market.name}+noise{params.perturb:g}")
+    return catalog.perturbed(catalog.load(params.market), params.perturb, seed)
 
 
 def run(params: Params, seed: int) -> dict:

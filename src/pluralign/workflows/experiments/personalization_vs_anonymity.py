@@ -87,12 +87,7 @@ def make_market(params: Params, seed: int) -> Market:
             noise=params.noise,
             user_specific=True,
         ).market
-    market = catalog.load(params.market)
-    if params.noise == 0:
-        return market
-    rng = np.random.default_rng(seed)
-    u = np.clip(market.u + rng.uniform(-params.noise, params.noise, size=market.u.shape), 0.0, 1.0)
-    return market.replace(u=u, name=f"{market.name}+noise{params.noise:g}")
+    return catalog.perturbed(catalog.load(params.market), params.noise, seed)
 
 
 def _regime(market: Market, regime: str, seed: int, eps_users: np.ndarray, eps_strong: float) -> dict:

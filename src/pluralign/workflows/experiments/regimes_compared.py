@@ -303,11 +303,7 @@ def make_market(params: Params, seed: int) -> Market:
     market = catalog.load(params.market)
     if h > 0:
         market = with_private_observation(market, 0.5 + 0.4 * h)
-    if eta > 0:
-        rng = np.random.default_rng(seed)
-        u = np.clip(market.u + rng.uniform(-eta, eta, size=market.u.shape), 0.0, 1.0)
-        market = market.replace(u=u, name=f"{market.name}+noise{eta:g}")
-    return market
+    return catalog.perturbed(market, eta, seed)
 
 
 # --------------------------------------------------------------------------- heterogeneity
