@@ -98,6 +98,28 @@ def test_jump_lands_where_large_margin_ladders_converge_random():
     assert laddered >= 6
 
 
+def random_dims(seed: int) -> dict:
+    return dict(n_states=2 + seed % 2, n_actions=2 + (seed // 2) % 2, n_users=1 + (seed // 4) % 3,
+                n_providers=2 + (seed // 12) % 2)
+
+
+def test_a_ladder_under_an_alternation_is_jumped_to_the_same_cycle():
+    """Anonymous random market 29: one provider alternates between two schemes (the second
+    user's value flips every round) while the first user's value climbs a margin ladder, so
+    same-phase states grow by increments that differ between phases. Before such ladders were
+    jumped, all its starts hit the round cap. Jumped, the run ends in the exact cycle that
+    climbing move by move reaches (δ = 1e-4: 94 rounds without jumps)."""
+    market = catalog.random_market(29, **random_dims(29))
+    run = silence(ProviderGame(market, "anonymous"))
+    assert run.status == "cycle" and run.jumps and run.rounds < 50
+    game = ProviderGame(market, "anonymous", margin=1e-4)
+    jumped = silence(game, max_rounds=3000, verify_results=False)
+    climbed = silence(game, jumps=False, max_rounds=3000, verify_results=False)
+    assert jumped.status == climbed.status == "cycle" and jumped.jumps and climbed.rounds > 5 * jumped.rounds
+    np.testing.assert_allclose(game.respond(jumped.profile).utility, game.respond(climbed.profile).utility, atol=1e-9)
+    np.testing.assert_allclose(game.payoffs(jumped.profile), game.payoffs(climbed.profile), atol=1e-9)
+
+
 def test_jump_lands_at_the_break_even_of_the_construction():
     """Independent computation: the dynamics from silence end at one of the user's Bertrand
     levels, built directly by construct_solve (docs/model.md §8.4's fixed point)."""
@@ -144,9 +166,7 @@ def test_convergence_on_seeded_random_markets_from_every_start():
     asserted here: at least 99%."""
     runs = converged = verified = 0
     for seed in list(range(8)) + list(range(12, 16)):
-        dims = dict(n_states=2 + seed % 2, n_actions=2 + (seed // 2) % 2, n_users=1 + (seed // 4) % 3,
-                    n_providers=2 + (seed // 12) % 2)
-        found = dynamics_solve(ProviderGame(catalog.random_market(seed, **dims), "personalized"), n_random=2,
+        found = dynamics_solve(ProviderGame(catalog.random_market(seed, **random_dims(seed)), "personalized"), n_random=2,
                                random_state=seed)
         runs += len(found.runs)
         converged += sum(r.status == "converged" for r in found.runs)

@@ -455,7 +455,12 @@ class LadderWatch:
             bends = [pad_signals(x, width) for x in bends]
             straight = all(np.abs(b).max() <= tol for b in bends)
             if straight and any(np.abs(x - steps[-1]).max() > tol for x in steps):
-                continue
+                # constant increments that differ between phases: a provider alternates between
+                # schemes (an Edgeworth-like cycle on some users) while a ladder climbs on others.
+                # There is no common level to build the limit at, so it is jumped like a bent
+                # ladder: to the δ-ladder's own last rung (part 1 only).
+                straight = False
+                bends = [np.zeros_like(b) for b in bends]
             now = self.values(states[-1], users)
             nxt = self.values(_clean(np.sum(_pad2(states[-1], D), axis=0)), users)
             rise = now.max(axis=0) - self.values(states[-1 - p], users).max(axis=0)
