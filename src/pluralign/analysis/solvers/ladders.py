@@ -32,7 +32,9 @@ which affine gains and value differences keep their sign.
 simultaneous orders every step is recorded, idle ones too, so that a period replays the
 dynamics exactly; with the random order only moves, and the providers outside the ladder are
 checked to stay put at every state of a period), same-phase states differ by constant
-increments — or constant second differences — to 1e-9 relative, and every user's best offered
+increments — or constant second differences — to 1e-9 relative (the increments may differ
+between phases when a provider alternates between schemes while the ladder climbs; such a
+ladder is jumped like a bent one, to its δ-rung), and every user's best offered
 value changes per period by at most ``STEP_LIMIT·p`` margins, some user's rising.
 
 **The jump** (:func:`jump_ladders`), in two parts.
@@ -61,7 +63,8 @@ the next phase is recognised, and that one is jumped too. The run then goes on f
 landing with ordinary moves.
 
 **Where it does not apply.** Steps that do not repeat with a period (random order with three
-or more providers on one user), anonymous movers nearly indifferent between two attracted sets
+or more providers on one user; a third provider whose small corrections pass ``tol`` only every
+few periods, at irregular intervals), anonymous movers nearly indifferent between two attracted sets
 (they switch between them along the ladder; each switch ends a phase, and the jumps chain from
 switch to switch), best responses that are not parametric LP solutions (the anonymous
 ``heuristic`` strategy beyond the size guard), and menu profiles: the dynamics climb at margin
