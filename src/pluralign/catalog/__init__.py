@@ -7,7 +7,7 @@
 Market('prosecutor': 2 states, 2 observations, 2 actions, 1 users, 2 providers)
 """
 
-from pluralign.catalog.bundled import load, names, path
+from pluralign.catalog.bundled import choice, load, names, path
 from pluralign.catalog.generators import (
     AlignedConstruction,
     aligned_construction,
@@ -16,4 +16,4 @@ from pluralign.catalog.generators import (
     random_market,
 )
 
-__all__ = ["names", "load", "path", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction", "perturbed"]
+__all__ = ["names", "load", "path", "choice", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction", "perturbed"]

@@ -67,9 +67,7 @@ class Params(BaseModel):
     @field_validator("market")
     @classmethod
     def _known_market(cls, value: str) -> str:
-        if value != "aligned" and value not in catalog.names():
-            raise ValueError(f"expected 'aligned' or a bundled market ({', '.join(catalog.names())}), got {value!r}")
-        return value
+        return catalog.choice(value, ("aligned",), "'aligned'")
 
     @field_validator("regime")
     @classmethod

@@ -138,9 +138,7 @@ class Params(BaseModel):
     @field_validator("market")
     @classmethod
     def _known_market(cls, value: str) -> str:
-        if value not in FAMILIES and value not in catalog.names():
-            raise ValueError(f"expected a family ({', '.join(FAMILIES)}) or a bundled market ({', '.join(catalog.names())}), got {value!r}")
-        return value
+        return catalog.choice(value, tuple(FAMILIES), f"a family ({', '.join(FAMILIES)})")
 
 
 # --------------------------------------------------------------------------- markets
