@@ -34,7 +34,7 @@ dynamics exactly; with the random order only moves, and the providers outside th
 checked to stay put at every state of a period), same-phase states differ by constant
 increments — or constant second differences — to 1e-9 relative (the increments may differ
 between phases when a provider alternates between schemes while the ladder climbs; such a
-ladder is jumped like a bent one, to its δ-rung), and every user's best offered
+ladder is jumped to its δ-rung: part 1 only), and every user's best offered
 value changes per period by at most ``STEP_LIMIT·p`` margins, some user's rising.
 
 **The jump** (:func:`jump_ladders`), in two parts.
@@ -68,7 +68,7 @@ few periods, at irregular intervals), anonymous movers nearly indifferent betwee
 (they switch between them along the ladder; each switch ends a phase, and the jumps chain from
 switch to switch), best responses that are not parametric LP solutions (the anonymous
 ``heuristic`` strategy beyond the size guard), and menu profiles: the dynamics climb at margin
-speed there (``round cap`` then says so). The limit of part 2 is built for straight ladders;
+speed there (``round cap`` then says so). The limit of part 2 is built for straight ladders whose phases share one increment;
 bent ones land on the δ-rung of part 1. Groups are jumped independently — personalized users in
 parallel — and the anonymous regime's single group as a whole: several users, one scheme per
 provider (its contested users are those whose best value climbs; the level is read on the one
@@ -269,7 +269,10 @@ class Ladder:
     user at X_0; ``value_step[i, j]``: its increase per period; ``limit``: the largest t keeping
     X_t a valid profile with values at most OPT (``limit_real``: the exact real one; ``reach[i]``:
     the same for provider i's schemes alone); ``quiet``: the providers outside the ladder, which
-    must stay put; ``rise[j]``: how many margins each user's best offered value climbs per period.
+    must stay put; ``rise[j]``: how many margins each user's best offered value climbs per period;
+    ``steps[q]``: phase q's increment per period (``bend[q]`` its second difference, None when
+    straight); ``uniform``: straight, every phase climbing by the same increment (part 2's limit
+    is built only then).
     """
 
     group: int
@@ -287,6 +290,7 @@ class Ladder:
     participants: tuple[int, ...] = ()
     steps: tuple[np.ndarray, ...] = ()
     bend: tuple[np.ndarray, ...] | None = None
+    uniform: bool = True
 
     @property
     def movers(self) -> tuple:
@@ -457,13 +461,9 @@ class LadderWatch:
             steps = [pad_signals(x, width) for x in steps]
             bends = [pad_signals(x, width) for x in bends]
             straight = all(np.abs(b).max() <= tol for b in bends)
-            if straight and any(np.abs(x - steps[-1]).max() > tol for x in steps):
-                # constant increments that differ between phases: a provider alternates between
-                # schemes (an Edgeworth-like cycle on some users) while a ladder climbs on others.
-                # There is no common level to build the limit at, so it is jumped like a bent
-                # ladder: to the δ-ladder's own last rung (part 1 only).
-                straight = False
-                bends = [np.zeros_like(b) for b in bends]
+            # increments that differ between phases: a provider alternates between schemes (an
+            # Edgeworth-like cycle on some users) while a ladder climbs on others
+            uniform = straight and all(np.abs(x - steps[-1]).max() <= tol for x in steps)
             now = self.values(states[-1], users)
             nxt = self.values(_clean(np.sum(_pad2(states[-1], D), axis=0)), users)
             rise = now.max(axis=0) - self.values(states[-1 - p], users).max(axis=0)
@@ -489,7 +489,7 @@ class LadderWatch:
                 quiet = tuple(i for i in range(self.n_providers) if not moving[i] and (i, True) not in pat)
             return Ladder(g, users, tuple(pat), phases, D, now, step_v, int(np.floor(real)), real, reach, quiet,
                           rise / self.delta[users], tuple(int(i) for i in np.flatnonzero(moving)),
-                          tuple(steps), None if straight else tuple(bends))
+                          tuple(steps), None if straight else tuple(bends), uniform)
         return None
 
 
@@ -564,7 +564,7 @@ def _limit(stepper: Stepper, profile: Profile, lad: Ladder, t_stop: int, probe: 
     """The δ → 0 limit of a ladder whose progression fails in period ``t_stop`` for the reason
     ``probe`` (module docstring, part 2): ``(state, how)``, or None when it is not built."""
     participants = lad.participants
-    if len(participants) < 2 or probe.why not in ("stop", "face") or not lad.straight:
+    if len(participants) < 2 or probe.why not in ("stop", "face") or not lad.uniform:
         return None
     j = lad.contested()
     game = stepper.game

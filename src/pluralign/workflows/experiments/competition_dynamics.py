@@ -28,6 +28,8 @@ information, and the path (``path_move``: the moves made so far at each point;
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,8 +55,8 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     market: str = Field("aligned", description="'aligned' (random, aligned by construction) or a bundled market")
-    regime: str = Field("personalized", description="personalized | anonymous")
-    mode: str = Field("actions", description="providers earn from all users' actions (actions) or their own (usage)")
+    regime: Literal["personalized", "anonymous"] = Field("personalized", description="personalized | anonymous")
+    mode: Literal["actions", "usage"] = Field("actions", description="providers earn from all users' actions (actions) or their own (usage)")
     noise: float = Field(0.3, ge=0.0, le=0.5, description="aligned: noise η of the construction")
     perturb: float = Field(0.0, ge=0.0, le=0.5, description="bundled markets: seeded noise on users' utilities")
     n_users: int = Field(2, ge=1, le=6, description="aligned: number of user types")
@@ -69,19 +71,6 @@ class Params(BaseModel):
     def _known_market(cls, value: str) -> str:
         return catalog.choice(value, ("aligned",), "'aligned'")
 
-    @field_validator("regime")
-    @classmethod
-    def _known_regime(cls, value: str) -> str:
-        if value not in ("personalized", "anonymous"):
-            raise ValueError(f"regime must be personalized or anonymous, got {value!r}")
-        return value
-
-    @field_validator("mode")
-    @classmethod
-    def _known_mode(cls, value: str) -> str:
-        if value not in ("actions", "usage"):
-            raise ValueError(f"mode must be actions or usage, got {value!r}")
-        return value
 
 
 def make_market(params: Params, seed: int) -> Market:
