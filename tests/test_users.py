@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pluralign import catalog
-from pluralign.model.schemes import Profile, check_scheme, full_revelation, garble, no_information, recommendation
+from pluralign.model.schemes import Profile, check_scheme, clean_rows, full_revelation, garble, no_information, recommendation
 from pluralign.model.users import (
     ResponseRule,
     action_probabilities,
@@ -138,3 +138,14 @@ def test_uniform_provider_tie_splits_the_user():
     dev = respond(m, prof.replace(0, full_revelation(2)), rule)
     assert provider_payoffs(m, dev)[0] == pytest.approx(0.7)
     assert dev.utility[0] == pytest.approx(1.0)
+
+
+def test_clean_rows_removes_round_off_and_renormalizes():
+    """Solver output: -0.0 and 1e-12 become 0, entries above 1 are clipped, rows sum to 1 (by hand),
+    an all-zero row sends signal 0; stacks of schemes are cleaned row by row."""
+    raw = np.array([[0.5, 0.5 + 2e-9, -0.0], [1e-12, 1.2, -3e-11], [0.0, 1e-11, 0.0]])
+    got = clean_rows(raw)
+    np.testing.assert_allclose(got[0], [0.5 / (1 + 2e-9), (0.5 + 2e-9) / (1 + 2e-9), 0.0], rtol=0, atol=1e-15)
+    assert got[1].tolist() == [0.0, 1.0, 0.0] and got[2].tolist() == [1.0, 0.0, 0.0]
+    assert not np.signbit(got).any()
+    np.testing.assert_array_equal(clean_rows(np.stack([raw, raw])), np.stack([got, got]))

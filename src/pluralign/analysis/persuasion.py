@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pluralign.lp import INF, LinearProgram, LPError, solve_lp, solve_robust
+from pluralign.model.schemes import clean_rows
 
 __all__ = [
     "objective_coefficients",
@@ -180,9 +181,7 @@ def solve_persuasion(
             raise LPError(f"persuasion tie-break LP: solver status {res2.status!r}")
         x = res2.x
     n_x, n_a = P.shape[0], u.shape[0]
-    scheme = np.clip(x.reshape(n_x, n_a), 0.0, 1.0)
-    scheme[scheme < 1e-10] = 0.0  # solver round-off, also turns -0.0 into 0.0
-    scheme = scheme / scheme.sum(axis=1, keepdims=True)
+    scheme = clean_rows(x.reshape(n_x, n_a))
     provider_value = float(lp.c @ scheme.ravel())
     user_value = float(user_row @ scheme.ravel())
     return PersuasionResult(True, scheme, provider_value, user_value, margin, participation, user_tiebreak)
@@ -380,12 +379,7 @@ class MenuLayout:
     def schemes(self, x: np.ndarray) -> np.ndarray:
         """The items ``[t, x, a]`` of a solution (round-off removed, rows summing to 1)."""
         n = len(self.T) * self.n_x * self.n_a
-        S = np.clip(np.asarray(x[:n], dtype=float).reshape(len(self.T), self.n_x, self.n_a), 0.0, 1.0)
-        S[S < 1e-10] = 0.0
-        sums = S.sum(axis=-1, keepdims=True)
-        S = np.where(sums > 0, S / np.where(sums > 0, sums, 1.0), 0.0)
-        S[..., 0] = np.where(sums[..., 0] > 0, S[..., 0], 1.0)
-        return S
+        return clean_rows(np.asarray(x[:n], dtype=float).reshape(len(self.T), self.n_x, self.n_a))
 
 
 def build_menu_lp(

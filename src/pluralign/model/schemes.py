@@ -30,6 +30,7 @@ __all__ = [
     "check_scheme",
     "pad_signals",
     "trim_signals",
+    "clean_rows",
     "full_revelation",
     "no_information",
     "recommendation",
@@ -106,6 +107,17 @@ def trim_signals(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr, dtype=float)
     used = np.flatnonzero(arr.reshape(-1, arr.shape[-1]).sum(axis=0) > 0)
     return arr[..., : (used[-1] + 1 if used.size else 1)]
+
+
+def clean_rows(arr, floor: float = 1e-10) -> np.ndarray:
+    """Solver output ``[..., x, s]`` as schemes: entries clipped to [0, 1], those below ``floor``
+    (round-off, and -0.0) set to 0, every row rescaled to sum 1; a row left all zero sends signal 0."""
+    s = np.clip(np.asarray(arr, dtype=float), 0.0, 1.0)
+    s[s < floor] = 0.0
+    sums = s.sum(axis=-1, keepdims=True)
+    s = np.divide(s, sums, out=np.zeros_like(s), where=sums > 0)
+    s[..., 0] = np.where(sums[..., 0] > 0, s[..., 0], 1.0)
+    return s
 
 
 def _pad(schemes: Sequence[np.ndarray], width: int) -> list[np.ndarray]:

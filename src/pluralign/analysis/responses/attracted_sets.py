@@ -55,7 +55,7 @@ from pluralign.analysis.persuasion import build_attracted_set_lp, build_menu_lp,
 from pluralign.analysis.responses.per_user import KEEP_TOL, PersuasionModels
 from pluralign.analysis.responses.result import BestResponse, BoundLP, finish
 from pluralign.lp import LPError, solve_lp, solve_robust
-from pluralign.model.schemes import pad_signals
+from pluralign.model.schemes import clean_rows, pad_signals
 from pluralign.model.users import unit_utilities
 
 __all__ = ["attracted_set_response", "CandidatePool", "solve_set", "relaxed_persuasion", "clean_scheme", "groups_of",
@@ -64,12 +64,7 @@ __all__ = ["attracted_set_response", "CandidatePool", "solve_set", "relaxed_pers
 
 def clean_scheme(x: np.ndarray, n_x: int, n_s: int) -> np.ndarray:
     """The first ``n_x·n_s`` LP variables as a row-stochastic ``sigma[x, s]`` (round-off removed)."""
-    s = np.clip(np.asarray(x, dtype=float)[: n_x * n_s].reshape(n_x, n_s), 0.0, 1.0)
-    s[s < 1e-10] = 0.0
-    sums = s.sum(axis=1, keepdims=True)
-    s = np.where(sums > 0, s / np.where(sums > 0, sums, 1.0), 0.0)
-    s[sums[:, 0] <= 0, 0] = 1.0
-    return s
+    return clean_rows(np.asarray(x, dtype=float)[: n_x * n_s].reshape(n_x, n_s))
 
 
 def groups_of(problem: DeviationProblem) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -43,7 +43,7 @@ from pluralign.analysis.persuasion import build_persuasion_lp
 from pluralign.analysis.responses.result import BestResponse, finish
 from pluralign.lp import INF, LinearProgram, LPError, LPModel, solve_robust
 from pluralign.model.market import Market
-from pluralign.model.schemes import pad_signals
+from pluralign.model.schemes import clean_rows, pad_signals
 from pluralign.model.users import unit_utilities
 
 __all__ = [
@@ -265,11 +265,7 @@ def _scipy_first(lp: LinearProgram):
 
 def schemes_from_solutions(X: np.ndarray, fallback: np.ndarray, n_x: int, n_a: int, width: int) -> np.ndarray:
     """LP solutions ``X[j]`` (NaN rows = infeasible) as schemes ``[j, x, width]``; ``fallback`` where infeasible."""
-    S = np.clip(np.nan_to_num(X, nan=0.0).reshape(-1, n_x, n_a), 0.0, 1.0)
-    S[S < 1e-10] = 0.0
-    sums = S.sum(axis=-1, keepdims=True)
-    S = np.where(sums > 0, S / np.where(sums > 0, sums, 1.0), 0.0)
-    S = pad_signals(S, width)
+    S = pad_signals(clean_rows(np.nan_to_num(X, nan=0.0).reshape(-1, n_x, n_a)), width)
     ok = ~np.isnan(X).any(axis=1)
     return np.where(ok[:, None, None], S, fallback)
 
