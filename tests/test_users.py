@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from pluralign import catalog
-from pluralign.model.schemes import Profile, check_scheme, clean_rows, full_revelation, garble, no_information, recommendation
+from pluralign.model.schemes import (
+    Profile,
+    check_scheme,
+    clean_rows,
+    full_revelation,
+    garble,
+    no_information,
+    recommendation,
+)
 from pluralign.model.users import (
     ResponseRule,
     action_probabilities,
