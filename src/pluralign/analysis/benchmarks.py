@@ -22,9 +22,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pluralign.analysis.persuasion import PersuasionResult, solve_persuasion
+from pluralign.analysis.persuasion import (
+    PersuasionResult,
+    build_attracted_set_lp,
+    build_menu_lp,
+    expected,
+    joint_value_rows,
+    solve_persuasion,
+    user_tiebreak_solution,
+)
+from pluralign.lp import solve_lp, solve_robust
 from pluralign.model.kinds import kinds_of
 from pluralign.model.market import Market
+from pluralign.model.schemes import clean_rows
 
 __all__ = ["opt", "noinfo", "opt_kinds", "noinfo_kinds", "monopoly", "MonopolyResult", "Benchmarks", "benchmarks"]
 
@@ -115,14 +125,6 @@ def monopoly(
 
 
 def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, menus: bool, backend: str) -> MonopolyResult:
-    from pluralign.analysis.persuasion import (
-        build_attracted_set_lp,
-        build_menu_lp,
-        expected,
-        joint_value_rows,
-    )
-    from pluralign.lp import INF, LinearProgram, solve_lp, solve_robust
-
     kinds = kinds_of(market)
     members = [int(k) for k in np.flatnonzero(kinds.user == user)]
     K = kinds.n_kinds
@@ -131,12 +133,10 @@ def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, 
     if menus:
         lp, layout = build_menu_lp(kinds.P, kinds.u, U, kinds.weight, members, members, leave=np.zeros(K),
                                    participation=free, outside_cap=none, obedience_margin=margin)
-        n = len(members) * layout.n_x * layout.n_a
         user_row = np.zeros(lp.num_cols)
         for t, k in enumerate(members):
             block = slice(t * layout.n_x * layout.n_a, (t + 1) * layout.n_x * layout.n_a)
             user_row[block] = kinds.weight[k] * expected(kinds.P, kinds.u, k).ravel()
-        del n
     else:
         lp, S = build_attracted_set_lp(kinds.P, kinds.u, U, kinds.weight, members, free, np.zeros(K),
                                        participation=free, outside_cap=none, obedience_margin=margin, members=members)
@@ -147,12 +147,7 @@ def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, 
     if res.status == "infeasible":
         raise ValueError(f"no scheme is obedient with margin {margin}; lower the margin")
     res.require_optimal("monopoly LP")
-    second = LinearProgram.build(  # among the provider's optima, the user's best
-        c=user_row, A=np.vstack([lp.A.toarray(), lp.c[None, :]]), row_lower=np.append(lp.row_lower, res.objective - lp.offset - 1e-9),
-        row_upper=np.append(lp.row_upper, INF), col_lower=lp.col_lower, col_upper=lp.col_upper, sense="max",
-    )
-    res2 = solve_lp(second, backend=backend).require_optimal("monopoly tie-break LP")
-    x = res2.x
+    x = user_tiebreak_solution(lp, res.objective, user_row, tol=1e-9, backend=backend)  # among its optima, hers
     provider_utility = float(lp.c @ x + lp.offset)
     user_utility = float(user_row @ x)
     n_x = market.n_observations
@@ -166,9 +161,7 @@ def _monopoly_kinds(market: Market, provider: int, user: int, *, margin: float, 
         return MonopolyResult(provider, user, provider_utility, user_utility, full[kinds.private[members[0]]], margin,
                               menu=full)
     n_s = S.shape[0]
-    scheme = np.clip(x[: n_x * n_s].reshape(n_x, n_s), 0.0, 1.0)
-    scheme[scheme < 1e-10] = 0.0
-    scheme /= scheme.sum(axis=1, keepdims=True)
+    scheme = clean_rows(x[: n_x * n_s].reshape(n_x, n_s))
     zs = [market.private_signals[kinds.private[k]] for k in members]
     labels = tuple(", ".join(f"{z}→{market.actions[a]}" for z, a in zip(zs, row)) for row in S)
     return MonopolyResult(provider, user, provider_utility, user_utility, scheme, margin, signals=labels)

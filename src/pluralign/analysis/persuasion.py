@@ -47,6 +47,7 @@ __all__ = [
     "build_persuasion_lp",
     "PersuasionResult",
     "solve_persuasion",
+    "user_tiebreak_solution",
     "joint_actions",
     "joint_objective",
     "joint_obedience_rows",
@@ -139,6 +140,26 @@ class PersuasionResult:
     user_tiebreak: str | None
 
 
+def user_tiebreak_solution(lp: LinearProgram, optimum: float, user_row: np.ndarray, *, tol: float = 0.0,
+                           sense: Literal["max", "min"] = "max", backend: str = "highs") -> np.ndarray:
+    """Second stage of a provider's LP (maximized, optimum ``optimum`` including its offset): among
+    the solutions keeping ``c·x + offset ≥ optimum − tol``, one that maximizes (or minimizes) the
+    user's value ``user_row·x``."""
+    second = LinearProgram.build(
+        c=user_row,
+        A=sp.vstack([lp.A, sp.csr_matrix(lp.c[None, :])]),
+        row_lower=np.append(lp.row_lower, optimum - lp.offset - tol),
+        row_upper=np.append(lp.row_upper, INF),
+        col_lower=lp.col_lower,
+        col_upper=lp.col_upper,
+        sense=sense,
+    )
+    res = solve_lp(second, backend=backend)
+    if not res.optimal:  # pragma: no cover - the first-stage optimum is feasible here
+        raise LPError(f"tie-break LP for the user's value: solver status {res.status!r}")
+    return res.x
+
+
 def solve_persuasion(
     P: np.ndarray,
     u: np.ndarray,
@@ -166,20 +187,8 @@ def solve_persuasion(
     x = res.x
     user_row = user_value_row(P, u)
     if user_tiebreak is not None:
-        # Second stage: keep the provider's value (to tol), optimize the user's.
-        second = LinearProgram.build(
-            c=user_row,
-            A=sp.vstack([lp.A, sp.csr_matrix(lp.c[None, :])]),
-            row_lower=np.append(lp.row_lower, res.objective - tol),
-            row_upper=np.append(lp.row_upper, INF),
-            col_lower=0.0,
-            col_upper=1.0,
-            sense="max" if user_tiebreak == "best" else "min",
-        )
-        res2 = solve_lp(second, backend=backend)
-        if not res2.optimal:  # pragma: no cover - the first-stage optimum is feasible here
-            raise LPError(f"persuasion tie-break LP: solver status {res2.status!r}")
-        x = res2.x
+        x = user_tiebreak_solution(lp, res.objective, user_row, tol=tol, sense="max" if user_tiebreak == "best" else "min",
+                                   backend=backend)
     n_x, n_a = P.shape[0], u.shape[0]
     scheme = clean_rows(x.reshape(n_x, n_a))
     provider_value = float(lp.c @ scheme.ravel())
