@@ -49,6 +49,7 @@ from typing import Literal
 import numpy as np
 
 from pluralign.analysis.benchmarks import opt
+from pluralign.analysis.certificates import NoExactCertificate, certify
 from pluralign.analysis.deviations import MODES, TIES, DeviationProblem, Mode, Ties, deviation_problem
 from pluralign.analysis.induced import InducedGame, induced_game
 from pluralign.analysis.limits import MAX_KINDS, MAX_PROFILES, MAX_SIGNALS, SizeError, check_size
@@ -360,8 +361,6 @@ class ProviderGame:
         values = np.array([br.value for br in brs])
         certificate, note = None, ""
         if exact:
-            from pluralign.analysis.certificates import NoExactCertificate, certify
-
             try:
                 certificate = certify(self, profile)
             except NoExactCertificate as exc:

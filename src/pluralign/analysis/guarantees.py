@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pluralign.analysis.alignment import strong_alignment, weak_alignment
 from pluralign.analysis.game import Verification
 from pluralign.analysis.solvers.results import EquilibriumSearch
 from pluralign.html import table
@@ -76,8 +77,6 @@ TIE_NOTE = (
 
 def wma_epsilons(market: Market, variant: str = "cone") -> tuple[np.ndarray, np.ndarray | None]:
     """``(ε[j], λ[j, i])`` of Weak Market Alignment, from :mod:`pluralign.analysis.alignment`."""
-    from pluralign.analysis.alignment import weak_alignment
-
     res = weak_alignment(market, variant=variant)
     weights = getattr(res, "weights", None)
     return np.asarray(res.epsilon, dtype=float), None if weights is None else np.asarray(weights, dtype=float)
@@ -85,8 +84,6 @@ def wma_epsilons(market: Market, variant: str = "cone") -> tuple[np.ndarray, np.
 
 def sma_epsilon(market: Market) -> tuple[float, np.ndarray | None]:
     """``(ε_S, λ[i])`` of Strong Market Alignment, from :mod:`pluralign.analysis.alignment`."""
-    from pluralign.analysis.alignment import strong_alignment
-
     res = strong_alignment(market)
     weights = getattr(res, "weights", None)
     return float(res.epsilon), None if weights is None else np.asarray(weights, dtype=float)

@@ -25,6 +25,7 @@ from typing import Literal
 
 import numpy as np
 
+from pluralign.model.kinds import kinds_of, layout_of
 from pluralign.model.market import Market
 from pluralign.model.schemes import Profile
 
@@ -290,8 +291,6 @@ class Response:
 
 def respond(market: Market, profile: Profile, rule: ResponseRule = DEFAULT_RULE) -> Response:
     """Every user's provider choice, report, action and outcome under ``profile``."""
-    from pluralign.model.kinds import kinds_of, layout_of
-
     kinds = kinds_of(market)
     layout = layout_of(market, profile.regime, profile.menus)
     if profile.n_items != layout.n_items:
@@ -314,8 +313,6 @@ def provider_payoffs(market: Market, response: Response, mode: Literal["actions"
     provider she consulted. ``mode="usage"``: only from users who chose it (in proportion
     to her share, when she splits between tied providers).
     """
-    from pluralign.model.kinds import kinds_of
-
     kinds = kinds_of(market)
     kr = response.kinds
     if mode == "actions":

@@ -50,9 +50,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from pluralign.analysis.alignment import strong_alignment, weak_alignment
 from pluralign.analysis.certificates import check
 from pluralign.analysis.certificates.check import FORMAT, NEG, POS, Report
+from pluralign.analysis.limits import SizeError, check_size
 from pluralign.lp import INF, LinearProgram, solve_robust
+from pluralign.model.kinds import kinds_of, layout_of
 
 __all__ = ["Certificate", "NoExactCertificate", "certify", "certify_alignment", "exact_market", "exact_profile"]
 
@@ -316,9 +319,6 @@ def _version(market, menus: bool) -> int:
 
 
 def _check_certifiable(game) -> None:
-    from pluralign.analysis.limits import SizeError, check_size
-    from pluralign.model.kinds import kinds_of, layout_of
-
     m = game.market
     if game.rule.quantal_beta is not None:  # pragma: no cover - ProviderGame refuses quantal users
         raise NoExactCertificate("no exact certificate: quantal users (certificates assume best-responding users)")
@@ -599,8 +599,6 @@ def certify_alignment(market, *, variant: str = "cone", offset: str = "scalar", 
 
 
 def _certify_alignment(market, variant: str, offset: str, strong: bool, started: float) -> Certificate:
-    from pluralign.analysis.alignment import strong_alignment, weak_alignment
-
     weak = weak_alignment(market, variant=variant, offset=offset)
     doc = {"format": FORMAT, "version": _version(market, False), "kind": "alignment", "market": exact_market(market),
            "variant": variant, "offset": offset}

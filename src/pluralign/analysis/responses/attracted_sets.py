@@ -49,6 +49,7 @@ import time
 
 import numpy as np
 
+from pluralign.analysis.benchmarks import noinfo_kinds
 from pluralign.analysis.deviations import DeviationProblem
 from pluralign.analysis.limits import MAX_KINDS, MAX_SIGNALS, SizeError, check_size
 from pluralign.analysis.persuasion import build_attracted_set_lp, build_menu_lp, build_persuasion_lp
@@ -185,8 +186,6 @@ def solve_set(problem: DeviationProblem, T: tuple, members, items, *, relaxed: b
     n_x = m.n_observations
     mass = kinds.mass if mass is None else mass
     if menus and not T:  # nobody attracted: every item says nothing, if that keeps everyone away
-        from pluralign.analysis.benchmarks import noinfo_kinds
-
         if np.any(noinfo_kinds(m)[N] > cap[N]):
             return None, None, None, None
         obj = float(mass[N] @ leave[N])

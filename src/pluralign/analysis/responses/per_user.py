@@ -41,7 +41,7 @@ import scipy.sparse as sp
 from pluralign.analysis.deviations import DeviationProblem
 from pluralign.analysis.persuasion import build_persuasion_lp
 from pluralign.analysis.responses.result import BestResponse, finish
-from pluralign.lp import INF, LinearProgram, LPError, LPModel, solve_robust
+from pluralign.lp import INF, TRUSTED, LinearProgram, LPError, LPModel, solve_lp, solve_robust
 from pluralign.model.market import Market
 from pluralign.model.schemes import clean_rows, pad_signals
 from pluralign.model.users import unit_utilities
@@ -257,8 +257,6 @@ class PersuasionModels:
 
 
 def _scipy_first(lp: LinearProgram):
-    from pluralign.lp import TRUSTED, solve_lp
-
     res = solve_lp(lp, backend="scipy")
     return res if res.status in TRUSTED else solve_lp(lp, backend="highs")
 
