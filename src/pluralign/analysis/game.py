@@ -278,26 +278,26 @@ class ProviderGame:
             return "vertices" if vertices_apply and self.market.n_observations <= 2 * VERTEX_OBSERVATIONS else "heuristic"
         return "attracted-sets"
 
-    def _distinct_kinds(self) -> int:
+    def _kind_classes(self) -> np.ndarray:
+        """Per kind, the first kind identical to it in beliefs, utility and providers' utilities
+        (itself when ``aggregate`` is off); outside options follow from these."""
         kinds = kinds_of(self.market)
         if not self.aggregate:
-            return kinds.n_kinds
-        return len({kinds.P[k].tobytes() + kinds.u[k].tobytes() + kinds.U[:, k].tobytes() for k in range(kinds.n_kinds)})
+            return np.arange(kinds.n_kinds)
+        first: dict[bytes, int] = {}
+        return np.array([first.setdefault(kinds.P[k].tobytes() + kinds.u[k].tobytes() + kinds.U[:, k].tobytes(), k)
+                         for k in range(kinds.n_kinds)])
+
+    def _distinct_kinds(self) -> int:
+        return int(np.unique(self._kind_classes()).size)
 
     def _check_size(self) -> None:
         """The exact strategy's size guard on the largest group of kinds (a ``SizeError`` beyond it),
         counting identical kinds once when ``aggregate``."""
         lay = self.layout()
-        kinds = kinds_of(self.market)
-        distinct = None
-        if self.aggregate:  # identical in utilities, beliefs and providers' utilities (outside options follow)
-            keys = [kinds.P[k].tobytes() + kinds.u[k].tobytes() + kinds.U[:, k].tobytes() for k in range(kinds.n_kinds)]
-            distinct = np.array([keys.index(key) for key in keys])
-        sizes = []
-        for g in np.unique(lay.group):
-            members = np.flatnonzero(np.isin(lay.truthful, np.flatnonzero(lay.group == g)))
-            sizes.append(members.size if distinct is None else np.unique(distinct[members]).size)
-        largest = max(sizes)
+        classes = self._kind_classes()
+        largest = max(np.unique(classes[np.isin(lay.truthful, np.flatnonzero(lay.group == g))]).size
+                      for g in np.unique(lay.group))
         if self.menus and not lay.single:
             if largest > self.max_kinds:
                 raise SizeError(
