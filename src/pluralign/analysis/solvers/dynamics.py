@@ -117,18 +117,13 @@ def _point(game: ProviderGame, profile: Profile, rnd: int, kind: str, provider: 
     return TrajectoryPoint(rnd, kind, provider, provider_payoffs(game.market, resp, game.mode), resp.utility.copy())
 
 
-def _can_jump(game: ProviderGame) -> bool:
-    """Ladders are tracked on profiles with one scheme per group (not on menus)."""
-    return not getattr(game, "menus", False)
-
-
 def _climb(game: ProviderGame, profile: Profile, *, order: str, max_rounds: int, order_rng, jumps: bool,
            first_round: int = 1, kind: str = "move"):
     """Rounds of the dynamics from ``profile`` until a round without a move, a repeated round-end
     profile or ``max_rounds`` rounds: ``(profile, status, rounds, moves, cycle, points, jumps)``."""
     k = game.market.n_providers
     stepper = Stepper(game)
-    watch = LadderWatch.for_game(game, every_step=order != "random") if jumps and _can_jump(game) else None
+    watch = LadderWatch.for_game(game, every_step=order != "random") if jumps and not game.menus else None  # ladders: one scheme per group
     seen = {profile.key(): first_round - 1}
     status, cycle, moves, rounds = "round cap", None, 0, 0
     points: list[TrajectoryPoint] = []
