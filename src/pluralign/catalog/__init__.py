@@ -12,8 +12,10 @@ from pluralign.catalog.generators import (
     AlignedConstruction,
     aligned_construction,
     aligned_market,
+    aligned_or_bundled,
     perturbed,
     random_market,
 )
 
-__all__ = ["names", "load", "path", "choice", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction", "perturbed"]
+__all__ = ["names", "load", "path", "choice", "random_market", "aligned_market", "aligned_construction", "AlignedConstruction", "perturbed",
+           "aligned_or_bundled"]

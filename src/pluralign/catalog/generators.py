@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pluralign.catalog.bundled import load
 from pluralign.model.market import Market
 
 __all__ = ["random_market", "aligned_market", "AlignedConstruction", "aligned_construction", "perturbed"]
@@ -154,3 +155,14 @@ def perturbed(market: Market, noise: float, seed: int) -> Market:
     rng = np.random.default_rng(seed)
     u = np.clip(market.u + rng.uniform(-noise, noise, size=market.u.shape), 0.0, 1.0)
     return market.replace(u=u, name=f"{market.name}+noise{noise:g}")
+
+
+def aligned_or_bundled(name: str, seed: int, *, noise: float, perturb: float, n_states: int, n_actions: int,
+                       n_users: int, n_providers: int) -> Market:
+    """An experiment's market: ``name == "aligned"`` gives :func:`aligned_construction`'s market
+    (seeded; user-specific providers; noise η = ``noise``; the sizes given), any other name the
+    bundled market with users' utilities :func:`perturbed` by ``perturb``."""
+    if name == "aligned":
+        return aligned_construction(seed, n_states=n_states, n_actions=n_actions, n_users=n_users,
+                                    n_providers=n_providers, noise=noise, user_specific=True).market
+    return perturbed(load(name), perturb, seed)

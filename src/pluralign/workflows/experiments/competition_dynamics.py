@@ -72,15 +72,11 @@ class Params(BaseModel):
         return catalog.choice(value, ("aligned",), "'aligned'")
 
 
-
 def make_market(params: Params, seed: int) -> Market:
     """The task's market (module docstring)."""
-    if params.market == "aligned":
-        return catalog.aligned_construction(
-            seed, n_states=params.n_states, n_actions=params.n_actions, n_users=params.n_users,
-            n_providers=params.n_providers, noise=params.noise, user_specific=True,
-        ).market
-    return catalog.perturbed(catalog.load(params.market), params.perturb, seed)
+    return catalog.aligned_or_bundled(params.market, seed, noise=params.noise, perturb=params.perturb,
+                                      n_states=params.n_states, n_actions=params.n_actions, n_users=params.n_users,
+                                      n_providers=params.n_providers)
 
 
 def run(params: Params, seed: int) -> dict:

@@ -75,17 +75,9 @@ class Params(BaseModel):
 
 def make_market(params: Params, seed: int) -> Market:
     """The task's market (see the module docstring)."""
-    if params.market == "aligned":
-        return catalog.aligned_construction(
-            seed,
-            n_states=params.n_states,
-            n_actions=params.n_actions,
-            n_users=params.n_users,
-            n_providers=params.n_providers,
-            noise=params.noise,
-            user_specific=True,
-        ).market
-    return catalog.perturbed(catalog.load(params.market), params.noise, seed)
+    return catalog.aligned_or_bundled(params.market, seed, noise=params.noise, perturb=params.noise,
+                                      n_states=params.n_states, n_actions=params.n_actions, n_users=params.n_users,
+                                      n_providers=params.n_providers)
 
 
 def _regime(market: Market, regime: str, seed: int, eps_users: np.ndarray, eps_strong: float) -> dict:
